@@ -1,0 +1,259 @@
+//! Connection pools for both backends, database creation and migrations.
+
+use std::{path::PathBuf, str::FromStr, time::Duration};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::{
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+    AssertSqlSafe, ConnectOptions, Connection,
+};
+
+use crate::StoreError;
+
+static PG_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite { path: PathBuf },
+    /// A PostgreSQL server, as a `postgres://` URL.
+    Postgres { url: String },
+}
+
+/// What the server's `database.*` settings boil down to.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub backend: Backend,
+    /// Upper bound on open connections (`database.max_open_conns`).
+    pub max_open_conns: u32,
+    /// Create a missing PostgreSQL database (as `nakama migrate up` does).
+    pub create_database: bool,
+}
+
+impl Backend {
+    /// Interprets `database.address`: empty means SQLite at `sqlite_path`; a `postgres://` or
+    /// `postgresql://` URL is used as given; otherwise Nakama's `user[:pass]@host[:port][/db]` form
+    /// (database name defaults to `nakama`, as in Nakama).
+    pub fn from_address(address: &str, sqlite_path: PathBuf) -> Result<Backend, String> {
+        let address = address.trim();
+        if address.is_empty() {
+            return Ok(Backend::Sqlite { path: sqlite_path });
+        }
+        if let Some(path) = address.strip_prefix("sqlite://") {
+            return Ok(Backend::Sqlite { path: PathBuf::from(path) });
+        }
+        if address.starts_with("postgres://") || address.starts_with("postgresql://") {
+            return Ok(Backend::Postgres { url: address.to_owned() });
+        }
+        if !address.contains('@') {
+            return Err(format!("database.address {address:?} is neither a URL nor user@host:port/db"));
+        }
+        let with_db = if address.contains('/') { address.to_owned() } else { format!("{address}/nakama") };
+        Ok(Backend::Postgres { url: format!("postgres://{with_db}") })
+    }
+
+    /// A description safe to log (no password).
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite { path } => format!("sqlite:{}", path.display()),
+            Backend::Postgres { url } => match url.find('@') {
+                Some(at) => {
+                    let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
+                    let user = url[scheme_end..at].split(':').next().unwrap_or("");
+                    format!("{}{}@{}", &url[..scheme_end], user, &url[at + 1..])
+                }
+                None => url.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Pools {
+    /// SQLite allows one writer at a time. A single writer connection serialises writes in the
+    /// pool queue instead of failing with SQLITE_BUSY; readers use their own read-only pool and,
+    /// in WAL mode, never wait for the writer.
+    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// A borrowed pool of either backend; see [`crate::dispatch!`].
+#[doc(hidden)]
+pub enum PoolRef<'a> {
+    Sqlite(&'a SqlitePool),
+    Postgres(&'a PgPool),
+}
+
+/// The handle to the database. Cheap to clone (the pools are reference-counted).
+#[derive(Clone)]
+pub struct Store {
+    pools: Pools,
+    backend: Backend,
+}
+
+/// The current time at the precision both databases keep (microseconds).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// The "unset" time Nakama stores instead of NULL.
+pub fn epoch() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH
+}
+
+impl Store {
+    /// Opens the database (creating the SQLite file or the PostgreSQL database when asked) and
+    /// applies pending migrations.
+    pub async fn connect(config: &DatabaseConfig) -> Result<Store, StoreError> {
+        let store = Store::open(config).await?;
+        store.migrate_up().await?;
+        Ok(store)
+    }
+
+    /// Opens the database without migrating.
+    pub async fn open(config: &DatabaseConfig) -> Result<Store, StoreError> {
+        let pools = match &config.backend {
+            Backend::Sqlite { path } => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Sqlx(sqlx::Error::Io(e)))?;
+                }
+                let base = SqliteConnectOptions::new()
+                    .filename(path)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    // FULL: an acknowledged write survives power loss, not just a crash.
+                    .synchronous(SqliteSynchronous::Full);
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(base.clone().create_if_missing(true).journal_mode(SqliteJournalMode::Wal))
+                    .await?;
+                let reader = SqlitePoolOptions::new()
+                    .max_connections(config.max_open_conns.clamp(1, 8))
+                    .connect_with(base.read_only(true))
+                    .await?;
+                Pools::Sqlite { writer, reader }
+            }
+            Backend::Postgres { url } => {
+                let options = PgConnectOptions::from_str(url)?;
+                if config.create_database {
+                    create_pg_database_if_missing(&options).await?;
+                }
+                let pool = PgPoolOptions::new()
+                    .max_connections(config.max_open_conns.max(1))
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                Pools::Postgres(pool)
+            }
+        };
+        Ok(Store { pools, backend: config.backend.clone() })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate_up(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Pools::Postgres(pool) => PG_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Lists every built-in migration with whether it has been applied.
+    pub async fn migration_status(&self) -> Result<Vec<(i64, String, bool)>, StoreError> {
+        let (migrator, applied): (&Migrator, Vec<i64>) = match &self.pools {
+            Pools::Sqlite { writer, .. } => (&SQLITE_MIGRATIONS, applied_versions_sqlite(writer).await?),
+            Pools::Postgres(pool) => (&PG_MIGRATIONS, applied_versions_pg(pool).await?),
+        };
+        Ok(migrator
+            .iter()
+            .map(|m| (m.version, m.description.to_string(), applied.contains(&m.version)))
+            .collect())
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Closes every connection, waiting for in-flight queries. Called on graceful shutdown.
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// The pool for statements that write.
+    pub(crate) fn writer(&self) -> PoolRef<'_> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => PoolRef::Sqlite(writer),
+            Pools::Postgres(pool) => PoolRef::Postgres(pool),
+        }
+    }
+
+    /// The pool for read-only statements.
+    pub(crate) fn reader(&self) -> PoolRef<'_> {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => PoolRef::Sqlite(reader),
+            Pools::Postgres(pool) => PoolRef::Postgres(pool),
+        }
+    }
+}
+
+async fn applied_versions_sqlite(pool: &SqlitePool) -> Result<Vec<i64>, StoreError> {
+    let exists: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_optional(pool)
+            .await?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+async fn applied_versions_pg(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
+    let exists: Option<(String,)> =
+        sqlx::query_as("SELECT tablename::text FROM pg_tables WHERE tablename = '_sqlx_migrations'")
+            .fetch_optional(pool)
+            .await?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Creates the target database through the server's `postgres` database when it does not exist.
+async fn create_pg_database_if_missing(options: &PgConnectOptions) -> Result<(), StoreError> {
+    let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
+    let mut admin = options.clone().database("postgres").connect().await?;
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut admin)
+        .await?;
+    if exists.is_none() {
+        let quoted = name.replace('"', "\"\"");
+        match sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{quoted}\""))).execute(&mut admin).await {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            Err(e) => {
+                // 42P04 duplicate_database (or 23505 on the catalog index): another process
+                // created it between our check and our CREATE, which is fine.
+                let raced = matches!(&e, sqlx::Error::Database(d)
+                    if matches!(d.code().as_deref(), Some("42P04") | Some("23505")));
+                if !raced {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    admin.close().await?;
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! Kizuna's storage layer: one set of queries served by embedded SQLite (the default) or
+//! PostgreSQL, with built-in migrations. Corresponds to the SQL scattered through Nakama's
+//! `core_*.go` files and to `nakama:migrate/sql`.
+//!
+//! Invariants:
+//! - The PostgreSQL schema uses Nakama's table and column names and types, so a database created
+//!   by Nakama can later be served. SQLite mirrors it (UUID → 16-byte BLOB, TIMESTAMPTZ → RFC 3339
+//!   TEXT, JSONB → TEXT); see `migrations/README.md`.
+//! - Queries are written once with `$N` parameters (both drivers accept them) and run on either
+//!   backend through [`dispatch!`]: the same code is compiled for each pool type.
+//! - Times are bound from Rust (never `now()` in SQL), so both backends store the same instants.
+//! - Row types are plain structs; wire types never appear here.
+
+mod db;
+mod error;
+pub mod users;
+pub mod user_device;
+
+pub use db::{epoch, now, Backend, DatabaseConfig, Store};
+pub use error::StoreError;
+
+/// Run `$body` with `$pool` bound to the concrete sqlx pool of `$handle` (a [`db::PoolRef`]).
+/// The body is compiled once per backend, so it must only use APIs both drivers support.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! dispatch {
+    ($handle:expr, $pool:ident => $body:expr) => {
+        match $handle {
+            $crate::db::PoolRef::Sqlite($pool) => $body,
+            $crate::db::PoolRef::Postgres($pool) => $body,
+        }
+    };
+}

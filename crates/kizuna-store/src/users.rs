@@ -1,0 +1,331 @@
+//! The `users` table: accounts, identity columns, profile fields. Corresponds to the SQL in
+//! Nakama's `core_authenticate.go`, `core_account.go`, `core_user.go`, `core_link.go` and
+//! `core_unlink.go`.
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+use sqlx::QueryBuilder;
+use sqlx::AssertSqlSafe;
+use uuid::Uuid;
+
+use crate::{dispatch, Store, StoreError};
+
+/// Every column of `users` that the API exposes, in one row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub lang_tag: String,
+    pub location: Option<String>,
+    pub timezone: Option<String>,
+    #[sqlx(json)]
+    pub metadata: Box<RawValue>,
+    #[sqlx(json)]
+    pub wallet: Box<RawValue>,
+    pub email: Option<String>,
+    pub apple_id: Option<String>,
+    pub facebook_id: Option<String>,
+    pub facebook_instant_game_id: Option<String>,
+    pub google_id: Option<String>,
+    pub gamecenter_id: Option<String>,
+    pub steam_id: Option<String>,
+    pub custom_id: Option<String>,
+    pub edge_count: i32,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+    pub verify_time: DateTime<Utc>,
+    pub disable_time: DateTime<Utc>,
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, avatar_url, lang_tag, location, timezone, metadata, \
+    wallet, email, apple_id, facebook_id, facebook_instant_game_id, google_id, gamecenter_id, steam_id, \
+    custom_id, edge_count, create_time, update_time, verify_time, disable_time";
+
+/// What authentication needs to know about an existing account.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuthRow {
+    pub id: Uuid,
+    pub username: String,
+    pub password: Option<Vec<u8>>,
+    pub disable_time: DateTime<Utc>,
+}
+
+/// The identity columns an account can be found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdColumn {
+    Custom,
+    Email,
+    Apple,
+    Facebook,
+    FacebookInstantGame,
+    Google,
+    GameCenter,
+    Steam,
+}
+
+impl IdColumn {
+    /// Every identity column stored on `users` (devices live in `user_device`).
+    pub const ALL: [IdColumn; 8] = [
+        IdColumn::Custom,
+        IdColumn::Email,
+        IdColumn::Apple,
+        IdColumn::Facebook,
+        IdColumn::FacebookInstantGame,
+        IdColumn::Google,
+        IdColumn::GameCenter,
+        IdColumn::Steam,
+    ];
+
+    /// The column's name in `users`.
+    pub fn column(self) -> &'static str {
+        match self {
+            IdColumn::Custom => "custom_id",
+            IdColumn::Email => "email",
+            IdColumn::Apple => "apple_id",
+            IdColumn::Facebook => "facebook_id",
+            IdColumn::FacebookInstantGame => "facebook_instant_game_id",
+            IdColumn::Google => "google_id",
+            IdColumn::GameCenter => "gamecenter_id",
+            IdColumn::Steam => "steam_id",
+        }
+    }
+}
+
+/// A new account. `device_id`, when set, is inserted into `user_device` in the same transaction.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub username: String,
+    pub custom_id: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<Vec<u8>>,
+    pub device_id: Option<String>,
+    pub create_time: DateTime<Utc>,
+}
+
+/// A partial profile update. `None` leaves a column alone; `Some(None)` sets it to NULL.
+#[derive(Debug, Clone, Default)]
+pub struct AccountUpdate {
+    pub username: Option<String>,
+    pub display_name: Option<Option<String>>,
+    pub timezone: Option<Option<String>>,
+    pub location: Option<Option<String>>,
+    pub lang_tag: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+}
+
+/// The predicate "the account keeps at least one identifier other than `except`", used by every
+/// unlink so the last way to sign in can never be removed. `$1` is the user id.
+fn other_identifier_exists(except: Option<IdColumn>, keep_device: Option<&str>) -> String {
+    let mut parts: Vec<String> = IdColumn::ALL
+        .iter()
+        .filter(|c| Some(**c) != except)
+        .map(|c| format!("{} IS NOT NULL", c.column()))
+        .collect();
+    parts.push(match keep_device {
+        Some(param) => format!("EXISTS (SELECT 1 FROM user_device WHERE user_id = $1 AND id <> {param})"),
+        None => "EXISTS (SELECT 1 FROM user_device WHERE user_id = $1)".to_owned(),
+    });
+    format!("({})", parts.join(" OR "))
+}
+
+impl Store {
+    /// One account by id.
+    pub async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = dispatch!(self.reader(), pool => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?);
+        Ok(row)
+    }
+
+    /// Accounts matching any of the ids, usernames or Facebook ids; unknown entries are skipped.
+    /// The nil system user is never returned.
+    pub async fn users_by_any(
+        &self,
+        ids: &[Uuid],
+        usernames: &[String],
+        facebook_ids: &[String],
+    ) -> Result<Vec<UserRow>, StoreError> {
+        if ids.is_empty() && usernames.is_empty() && facebook_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = dispatch!(self.reader(), pool => {
+            let mut q = QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users WHERE id <> "));
+            q.push_bind(Uuid::nil()).push(" AND (1 = 0");
+            if !ids.is_empty() {
+                q.push(" OR id IN (");
+                let mut sep = q.separated(", ");
+                for id in ids { sep.push_bind(*id); }
+                q.push(")");
+            }
+            if !usernames.is_empty() {
+                q.push(" OR username IN (");
+                let mut sep = q.separated(", ");
+                for u in usernames { sep.push_bind(u.as_str()); }
+                q.push(")");
+            }
+            if !facebook_ids.is_empty() {
+                q.push(" OR facebook_id IN (");
+                let mut sep = q.separated(", ");
+                for f in facebook_ids { sep.push_bind(f.as_str()); }
+                q.push(")");
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+
+    /// The account owning an identity value, for authentication.
+    pub async fn auth_by_column(&self, column: IdColumn, value: &str) -> Result<Option<AuthRow>, StoreError> {
+        let sql = format!("SELECT id, username, password, disable_time FROM users WHERE {} = $1", column.column());
+        let row = dispatch!(self.reader(), pool => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(value).fetch_optional(pool).await?);
+        Ok(row)
+    }
+
+    /// The account with a username, for username + password login.
+    pub async fn auth_by_username(&self, username: &str) -> Result<Option<AuthRow>, StoreError> {
+        let sql = "SELECT id, username, password, disable_time FROM users WHERE username = $1";
+        let row = dispatch!(self.reader(), pool => sqlx::query_as(sql).bind(username).fetch_optional(pool).await?);
+        Ok(row)
+    }
+
+    /// The account by user id, for session refresh.
+    pub async fn auth_by_id(&self, id: Uuid) -> Result<Option<AuthRow>, StoreError> {
+        let sql = "SELECT id, username, password, disable_time FROM users WHERE id = $1";
+        let row = dispatch!(self.reader(), pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+        Ok(row)
+    }
+
+    /// The account that owns a device id.
+    pub async fn auth_by_device(&self, device_id: &str) -> Result<Option<AuthRow>, StoreError> {
+        let sql = "SELECT u.id, u.username, u.password, u.disable_time FROM user_device d \
+                   JOIN users u ON u.id = d.user_id WHERE d.id = $1";
+        let row = dispatch!(self.reader(), pool => sqlx::query_as(sql).bind(device_id).fetch_optional(pool).await?);
+        Ok(row)
+    }
+
+    /// Inserts an account (and its device, if any) in one transaction. A clash surfaces as
+    /// [`StoreError::Unique`]; nothing is written then.
+    pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        dispatch!(self.writer(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO users (id, username, custom_id, email, password, create_time, update_time) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(user.id)
+            .bind(&user.username)
+            .bind(&user.custom_id)
+            .bind(&user.email)
+            .bind(&user.password)
+            .bind(user.create_time)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(device_id) = &user.device_id {
+                sqlx::query("INSERT INTO user_device (id, user_id) VALUES ($1, $2)")
+                    .bind(device_id)
+                    .bind(user.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Applies a profile update if any value actually changes, bumping `update_time` then.
+    /// Returns whether a row changed.
+    pub async fn update_account(&self, id: Uuid, update: &AccountUpdate, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let affected = dispatch!(self.writer(), pool => {
+            let mut q = QueryBuilder::new("UPDATE users SET update_time = ");
+            q.push_bind(now);
+            let mut changed: Vec<(&str, Option<&str>)> = Vec::new();
+            if let Some(u) = &update.username { changed.push(("username", Some(u.as_str()))); }
+            for (col, val) in [
+                ("display_name", &update.display_name),
+                ("timezone", &update.timezone),
+                ("location", &update.location),
+                ("lang_tag", &update.lang_tag),
+                ("avatar_url", &update.avatar_url),
+            ] {
+                if let Some(v) = val { changed.push((col, v.as_deref())); }
+            }
+            for (col, val) in &changed {
+                q.push(format!(", {col} = ")).push_bind(*val);
+            }
+            q.push(" WHERE id = ").push_bind(id).push(" AND (1 = 0");
+            for (col, val) in &changed {
+                q.push(format!(" OR {col} IS DISTINCT FROM ")).push_bind(*val);
+            }
+            q.push(")");
+            q.build().execute(pool).await?.rows_affected()
+        });
+        Ok(affected > 0)
+    }
+
+    /// Deletes an account; rows that reference it cascade. Returns whether it existed.
+    pub async fn delete_user(&self, id: Uuid) -> Result<bool, StoreError> {
+        let affected = dispatch!(self.writer(), pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            // Leaderboard records reference owners without a foreign key (as in Nakama).
+            sqlx::query("DELETE FROM leaderboard_record WHERE owner_id = $1").bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            n
+        });
+        Ok(affected > 0)
+    }
+
+    /// Sets an identity column on `id` unless another account already holds the value.
+    /// Returns false when another account has it. `password` is also set when given (email).
+    pub async fn link_column(
+        &self,
+        id: Uuid,
+        column: IdColumn,
+        value: &str,
+        password: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let col = column.column();
+        let password_set = if password.is_some() { ", password = $4" } else { "" };
+        let sql = format!(
+            "UPDATE users SET {col} = $2, update_time = $3{password_set} WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM users WHERE {col} = $2 AND id <> $1)"
+        );
+        let result = dispatch!(self.writer(), pool => {
+            let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(id).bind(value).bind(now);
+            if let Some(p) = password { q = q.bind(p); }
+            q.execute(pool).await.map(|r| r.rows_affected())
+        });
+        match result {
+            Ok(n) => Ok(n > 0),
+            // A concurrent link of the same value won the race.
+            Err(e) => match StoreError::from(e) {
+                StoreError::Unique(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Clears an identity column if it is set (and equals `value` when that is non-empty) and the
+    /// account keeps another identifier. Email also clears the password. Returns whether it did.
+    pub async fn unlink_column(&self, id: Uuid, column: IdColumn, value: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let col = column.column();
+        let password_clear = if column == IdColumn::Email { ", password = NULL" } else { "" };
+        let sql = format!(
+            "UPDATE users SET {col} = NULL{password_clear}, update_time = $3 WHERE id = $1 \
+             AND {col} IS NOT NULL AND ($2 = '' OR {col} = $2) AND {}",
+            other_identifier_exists(Some(column), None)
+        );
+        let n = dispatch!(self.writer(), pool =>
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(id).bind(value).bind(now).execute(pool).await?.rows_affected());
+        Ok(n > 0)
+    }
+}
+
+/// The "keeps another identifier" predicate for removing device `$2`.
+pub(crate) fn other_identifier_exists_for_device() -> String {
+    other_identifier_exists(None, Some("$2"))
+}
