@@ -1,0 +1,62 @@
+//! Kizuna's rules. One function per Nakama RPC serves REST, the socket and the Lua runtime alike
+//! (Nakama's `core_*.go`). Nothing here knows about HTTP, WebSockets or Lua.
+//!
+//! [`Core`] is the cheap-to-clone handle the edges hold: the store, the session cache and the
+//! settings that rules depend on.
+
+pub mod account;
+pub mod auth;
+mod error;
+pub mod link;
+pub mod session;
+pub mod user;
+mod validate;
+
+use std::sync::Arc;
+
+pub use error::Error;
+pub use session::{SessionConfig, SessionClaims};
+
+use kizuna_store::Store;
+use session::SessionCache;
+
+/// Settings the rules depend on (a subset of the server configuration).
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub session: SessionConfig,
+}
+
+/// The handle to everything the rules need. Clone it freely.
+#[derive(Clone)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: CoreConfig,
+    /// Revoked token ids and "log out everything" marks; owned here, locked briefly, never across
+    /// an `.await`.
+    sessions: SessionCache,
+    session_keys: session::Keys,
+}
+
+impl Core {
+    pub fn new(store: Store, config: CoreConfig) -> Core {
+        let session_keys = session::Keys::new(&config.session);
+        Core { inner: Arc::new(Inner { store, sessions: SessionCache::default(), session_keys, config }) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.inner.config
+    }
+}
+
+/// Converts a database time to the wire timestamp (whole seconds, as Nakama sends).
+pub(crate) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 }
+}

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { Client } from '@heroiclabs/nakama-js';
 
 const READY_TIMEOUT_MS = 20_000;
@@ -20,9 +21,11 @@ const TAIL_LIMIT = 16 * 1024;
 // nakama-js' own default request timeout.
 const CLIENT_TIMEOUT_MS = 7_000;
 
-// Every child still running. Killed synchronously if this test process ends
-// for any reason (normal exit, uncaught error, Ctrl-C, runner SIGTERM).
+// Every child still running, and every data dir not yet removed. Cleaned up
+// synchronously if this test process ends for any reason (normal exit,
+// uncaught error, Ctrl-C, runner SIGTERM) without calling stop().
 const running = new Set();
+const dataDirs = new Set();
 
 function killAll() {
   for (const child of running) {
@@ -33,6 +36,10 @@ function killAll() {
     }
   }
   running.clear();
+  if (!process.env.KIZUNA_TEST_KEEP_DATA) {
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  }
+  dataDirs.clear();
 }
 
 process.on('exit', killAll);
@@ -93,6 +100,59 @@ export function splitHostPort(addr) {
   return { host, port };
 }
 
+// Two conveniences around a nakama-js Client; calls, results and rejections
+// stay exactly as nakama-js makes them (same Response object, body unread):
+//  * nakama-js rejects with the bare fetch `Response`, which node:test prints
+//    without its body; the Response is taught to print "HTTP <status> <body>".
+//  * nakama-js races every request against `setTimeout(reject, timeout)` and
+//    never clears that timer, so each call would keep the test process alive
+//    for `timeout` ms after the last request. The timer is armed synchronously
+//    inside the call, so it is created unref'd here: it still fires while a
+//    request is pending (the socket keeps the process alive), but no longer
+//    holds the process open once the tests are done.
+function withReadableRejections(client) {
+  return new Proxy(client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function' || prop === 'constructor') return value;
+      return (...args) => {
+        const result = withUnrefTimers(() => value.apply(target, args));
+        return result instanceof Promise ? result.catch(annotateResponse) : result;
+      };
+    },
+  });
+}
+
+const realSetTimeout = globalThis.setTimeout;
+function withUnrefTimers(fn) {
+  globalThis.setTimeout = (...args) => {
+    const timer = realSetTimeout(...args);
+    timer?.unref?.();
+    return timer;
+  };
+  try {
+    return fn();
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
+}
+
+async function annotateResponse(err) {
+  if (err instanceof Response && !err.bodyUsed) {
+    let text;
+    try {
+      text = await err.clone().text();
+    } catch (e) {
+      text = `<unreadable body: ${e.message}>`;
+    }
+    Object.defineProperty(err, inspect.custom, {
+      value: () => `nakama-js rejected with Response: HTTP ${err.status} ${err.url} ${text}`,
+      configurable: true,
+    });
+  }
+  throw err;
+}
+
 function databaseArgs(dataDir) {
   const kind = (process.env.KIZUNA_TEST_DB ?? 'sqlite').trim().toLowerCase() || 'sqlite';
   const args = ['--data_dir', dataDir];
@@ -114,7 +174,9 @@ export async function startServer({ args = [] } = {}) {
   }
 
   const dataDir = mkdtempSync(join(tmpdir(), 'kizuna-js-'));
+  dataDirs.add(dataDir);
   const removeDataDir = () => {
+    dataDirs.delete(dataDir);
     if (process.env.KIZUNA_TEST_KEEP_DATA) return;
     rmSync(dataDir, { recursive: true, force: true });
   };
@@ -256,7 +318,7 @@ export async function startServer({ args = [] } = {}) {
     // call sessionRefresh before every request (it refreshes when the token
     // expires within 5 minutes), hiding exactly what the tests look at.
     client(serverKey = 'defaultkey', { autoRefreshSession = false, timeout = CLIENT_TIMEOUT_MS } = {}) {
-      return new Client(serverKey, urlHost, String(port), false, timeout, autoRefreshSession);
+      return withReadableRejections(new Client(serverKey, urlHost, String(port), false, timeout, autoRefreshSession));
     },
     // Tails of the server output, for diagnostics in failing tests.
     logs: () => ({ stdout: stdoutTail.toString(), stderr: stderrTail.toString() }),

@@ -106,6 +106,14 @@ export function expectErrorResponse(res, expected) {
 function compareError(status, body, expected, headers) {
   assert.equal(typeof body, 'object', `error body should be a JSON object, got ${safeJson(body)}`);
   assert.notEqual(body, null, 'error body should be a JSON object, got null');
+  // Nakama's gateway sends only `code` and `message` (a `details` array never
+  // appears because it is never filled). An extra `error` copy of the message
+  // is tolerated (nakama-wire.md §9), anything else is not.
+  const extra = Object.keys(body).filter((k) => !['code', 'message', 'error'].includes(k));
+  assert.deepEqual(extra, [], `unexpected keys in error body ${safeJson(body)}`);
+  if (Object.hasOwn(body, 'error')) {
+    assert.equal(body.error, body.message, `"error" must repeat "message": ${safeJson(body)}`);
+  }
   const actual = { status, code: body.code, message: body.message };
   const want = {
     status: expected.status,

@@ -1,0 +1,79 @@
+//! The caller's own account (Nakama `api_account.go`, `core_account.go`): get, update, delete.
+
+use kizuna_proto::api;
+use kizuna_store::users::AccountUpdate;
+use uuid::Uuid;
+
+use crate::{error::StoreContext, timestamp, user::user_from_row, validate, Core, Error};
+
+impl Core {
+    /// `GET /v2/account` — GetAccount. `disable_time` is never shown to clients; `verify_time`
+    /// only when set.
+    pub async fn get_account(&self, user_id: Uuid) -> Result<api::Account, Error> {
+        let row = self
+            .store()
+            .user_by_id(user_id)
+            .await
+            .or_internal("Error retrieving user account.")?
+            .ok_or(Error::NotFound("Account not found.".into()))?;
+        let devices = self.store().devices_of(user_id).await.or_internal("Error retrieving user account.")?;
+        let verify_time = (row.verify_time != kizuna_store::epoch()).then(|| timestamp(row.verify_time));
+        Ok(api::Account {
+            user: Some(user_from_row(&row)),
+            wallet: row.wallet.get().to_owned(),
+            email: row.email.clone().unwrap_or_default(),
+            devices: devices.into_iter().map(|id| api::AccountDevice { id, vars: Default::default() }).collect(),
+            custom_id: row.custom_id.clone().unwrap_or_default(),
+            verify_time,
+            disable_time: None,
+        })
+    }
+
+    /// `PUT /v2/account` — UpdateAccount. An empty string clears a field; a no-op update succeeds
+    /// without touching `update_time`.
+    pub async fn update_account(&self, user_id: Uuid, req: api::UpdateAccountRequest) -> Result<(), Error> {
+        if let Some(username) = &req.username {
+            if username.is_empty() || username.len() > 128 {
+                return Err(Error::invalid("Username invalid, must be 1-128 bytes."));
+            }
+            if validate::invalid_username(username) {
+                return Err(Error::invalid("Username invalid, no spaces or control characters allowed."));
+            }
+        }
+        let clearable = |v: Option<String>| v.map(|s| if s.is_empty() { None } else { Some(s) });
+        let update = AccountUpdate {
+            username: req.username,
+            display_name: clearable(req.display_name),
+            timezone: clearable(req.timezone),
+            location: clearable(req.location),
+            lang_tag: clearable(req.lang_tag),
+            avatar_url: clearable(req.avatar_url),
+        };
+        if update.username.is_none()
+            && update.display_name.is_none()
+            && update.timezone.is_none()
+            && update.location.is_none()
+            && update.lang_tag.is_none()
+            && update.avatar_url.is_none()
+        {
+            return Err(Error::invalid("No fields to update."));
+        }
+        match self.store().update_account(user_id, &update, kizuna_store::now()).await {
+            Ok(_) => Ok(()),
+            // Nakama wraps the core AlreadyExists status as InvalidArgument with the nested
+            // status text; clients see exactly this (docs/compat.md).
+            Err(e) if e.is_unique_on("users", "username") => Err(Error::invalid(
+                "rpc error: code = AlreadyExists desc = Username is already in use.",
+            )),
+            Err(e) => Err(Error::internal("Error while trying to update account.", e)),
+        }
+    }
+
+    /// `DELETE /v2/account` — DeleteAccount. Removes the account and everything that cascades from
+    /// it, then rejects every token it held. Deleting a missing account succeeds.
+    pub async fn delete_account(&self, user_id: Uuid) -> Result<(), Error> {
+        self.store().delete_user(user_id).await.or_internal("Error deleting user account.")?;
+        self.invalidate_all_sessions(user_id);
+        Ok(())
+    }
+}

@@ -1,0 +1,309 @@
+//! Session and refresh tokens, and the revocation cache (Nakama `api_authenticate.go` token
+//! generation, `api.go` parseToken, `core_session.go`, `session_cache.go`).
+//!
+//! Tokens are HS256 JWTs with Nakama's claims (`tid`, `uid`, `usn`, `vrs`, `exp`, `iat`); a
+//! session token and its refresh token share `tid`. Revocation is in memory, per node, as in
+//! Nakama: a blacklist of token ids until they expire, and per user a "log out everything" time
+//! before which issued tokens are rejected.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Core, Error};
+
+/// `session.*` settings.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub encryption_key: String,
+    pub refresh_encryption_key: String,
+    pub token_expiry_sec: i64,
+    pub refresh_token_expiry_sec: i64,
+    /// Invalidate a user's earlier tokens on each authentication (`session.single_session`).
+    pub single_session: bool,
+}
+
+/// The claims of both token kinds. Field names are Nakama's; empty values are omitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tid: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub uid: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub usn: String,
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub vrs: HashMap<String, String>,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub iat: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+/// A verified session: who is calling, from the bearer token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: Uuid,
+    pub username: String,
+    pub vars: HashMap<String, String>,
+    pub token_id: String,
+    pub expiry: i64,
+}
+
+/// A freshly issued pair of tokens.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// Signing and verification keys, built once from the configuration.
+pub(crate) struct Keys {
+    session_enc: EncodingKey,
+    session_dec: DecodingKey,
+    refresh_enc: EncodingKey,
+    refresh_dec: DecodingKey,
+    validation: Validation,
+}
+
+impl Keys {
+    pub(crate) fn new(config: &SessionConfig) -> Keys {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Nakama (golang-jwt) allows no clock skew and requires `exp`.
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp"]);
+        validation.validate_aud = false;
+        Keys {
+            session_enc: EncodingKey::from_secret(config.encryption_key.as_bytes()),
+            session_dec: DecodingKey::from_secret(config.encryption_key.as_bytes()),
+            refresh_enc: EncodingKey::from_secret(config.refresh_encryption_key.as_bytes()),
+            refresh_dec: DecodingKey::from_secret(config.refresh_encryption_key.as_bytes()),
+            validation,
+        }
+    }
+}
+
+/// Which of the two token kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Session,
+    Refresh,
+}
+
+/// Revocation state. Locked only for short, non-async sections.
+#[derive(Default)]
+pub(crate) struct SessionCache {
+    state: Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    /// Revoked session token ids → their expiry (unix seconds), for sweeping.
+    revoked_session: HashMap<String, i64>,
+    /// Revoked refresh token ids → their expiry.
+    revoked_refresh: HashMap<String, i64>,
+    /// Per user: tokens issued before this time (unix seconds) are rejected.
+    invalid_before: HashMap<Uuid, i64>,
+}
+
+impl SessionCache {
+    fn is_valid(&self, kind: Kind, user: Uuid, tid: &str, exp: i64, lifetime: i64) -> bool {
+        let state = self.state.lock().expect("session cache lock");
+        let revoked = match kind {
+            Kind::Session => &state.revoked_session,
+            Kind::Refresh => &state.revoked_refresh,
+        };
+        if revoked.contains_key(tid) {
+            return false;
+        }
+        match state.invalid_before.get(&user) {
+            // Issue time is derived from expiry, as Nakama does.
+            Some(before) => exp - lifetime >= *before,
+            None => true,
+        }
+    }
+
+    fn revoke(&self, kind: Kind, tid: &str, exp: i64) {
+        let mut state = self.state.lock().expect("session cache lock");
+        let map = match kind {
+            Kind::Session => &mut state.revoked_session,
+            Kind::Refresh => &mut state.revoked_refresh,
+        };
+        map.insert(tid.to_owned(), exp);
+    }
+
+    /// Rejects every token of `user` issued up to and including the current second. Token times
+    /// are whole seconds, so "before now" alone would leave tokens issued earlier in this same
+    /// second usable; instead the mark is the next second, and [`SessionCache::issue_time`] dates
+    /// tokens issued in the rest of this second at the mark.
+    fn invalidate_all(&self, user: Uuid, now: i64) {
+        self.state.lock().expect("session cache lock").invalid_before.insert(user, now + 1);
+    }
+
+    /// The notional issue time for a new token of `user`: now, or the user's invalidation mark if
+    /// that is later (a token issued right after "log out everything" lives up to a second longer
+    /// instead of being born invalid).
+    fn issue_time(&self, user: Uuid, now: i64) -> i64 {
+        let state = self.state.lock().expect("session cache lock");
+        state.invalid_before.get(&user).map_or(now, |before| now.max(*before))
+    }
+
+    /// Forgets entries that can no longer matter: revoked ids past their expiry, and "log out
+    /// everything" marks older than the longest token lifetime.
+    pub(crate) fn sweep(&self, now: i64, max_lifetime: i64) {
+        let mut state = self.state.lock().expect("session cache lock");
+        state.revoked_session.retain(|_, exp| *exp > now);
+        state.revoked_refresh.retain(|_, exp| *exp > now);
+        state.invalid_before.retain(|_, t| *t + max_lifetime > now);
+    }
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Core {
+    /// Issues a new session token and refresh token with a new token id.
+    pub fn issue_tokens(&self, user_id: Uuid, username: &str, vars: HashMap<String, String>) -> Result<TokenPair, Error> {
+        let now = unix_now();
+        self.sign_pair(Uuid::new_v4().to_string(), user_id, username, vars, now, now)
+    }
+
+    fn sign_pair(
+        &self,
+        tid: String,
+        user_id: Uuid,
+        username: &str,
+        vars: HashMap<String, String>,
+        iat: i64,
+        now: i64,
+    ) -> Result<TokenPair, Error> {
+        let cfg = &self.inner.config.session;
+        let keys = &self.inner.session_keys;
+        let now = self.inner.sessions.issue_time(user_id, now);
+        let mut claims = SessionClaims {
+            tid,
+            uid: user_id.to_string(),
+            usn: username.to_owned(),
+            vrs: vars,
+            exp: now + cfg.token_expiry_sec,
+            iat,
+        };
+        let header = Header::new(Algorithm::HS256);
+        let token = jsonwebtoken::encode(&header, &claims, &keys.session_enc)
+            .map_err(|e| Error::internal("Error generating session token.", e))?;
+        claims.exp = now + cfg.refresh_token_expiry_sec;
+        let refresh_token = jsonwebtoken::encode(&header, &claims, &keys.refresh_enc)
+            .map_err(|e| Error::internal("Error generating refresh token.", e))?;
+        Ok(TokenPair { token, refresh_token })
+    }
+
+    fn parse(&self, kind: Kind, token: &str) -> Option<SessionClaims> {
+        let keys = &self.inner.session_keys;
+        let key = match kind {
+            Kind::Session => &keys.session_dec,
+            Kind::Refresh => &keys.refresh_dec,
+        };
+        jsonwebtoken::decode::<SessionClaims>(token, key, &keys.validation).ok().map(|d| d.claims)
+    }
+
+    fn lifetime(&self, kind: Kind) -> i64 {
+        let cfg = &self.inner.config.session;
+        match kind {
+            Kind::Session => cfg.token_expiry_sec,
+            Kind::Refresh => cfg.refresh_token_expiry_sec,
+        }
+    }
+
+    /// Verifies a token of `kind`: signature, expiry, user id, revocation.
+    fn verify(&self, kind: Kind, token: &str) -> Option<(SessionClaims, Uuid)> {
+        let claims = self.parse(kind, token)?;
+        let user_id = Uuid::parse_str(&claims.uid).ok()?;
+        self.inner
+            .sessions
+            .is_valid(kind, user_id, &claims.tid, claims.exp, self.lifetime(kind))
+            .then_some((claims, user_id))
+    }
+
+    /// Verifies a bearer session token. Any failure is Nakama's "Auth token invalid".
+    pub fn verify_session_token(&self, token: &str) -> Result<Session, Error> {
+        let (claims, user_id) =
+            self.verify(Kind::Session, token).ok_or(Error::Unauthenticated("Auth token invalid".into()))?;
+        Ok(Session { user_id, username: claims.usn, vars: claims.vrs, token_id: claims.tid, expiry: claims.exp })
+    }
+
+    /// `POST /v2/account/session/refresh` — SessionRefresh. New tokens keep the token id and issue
+    /// time; the username is re-read; `vars` replace the old ones when present.
+    pub async fn session_refresh(&self, refresh_token: &str, vars: Option<HashMap<String, String>>) -> Result<TokenPair, Error> {
+        if refresh_token.is_empty() {
+            return Err(Error::invalid("Refresh token is required."));
+        }
+        let (claims, user_id) = self
+            .verify(Kind::Refresh, refresh_token)
+            .ok_or(Error::Unauthenticated("Refresh token invalid or expired.".into()))?;
+        let user = self
+            .store()
+            .auth_by_id(user_id)
+            .await
+            .map_err(|e| Error::internal("Error finding user account.", e))?
+            .ok_or(Error::NotFound("User account not found.".into()))?;
+        if user.disable_time != kizuna_store::epoch() {
+            return Err(Error::PermissionDenied("User account banned.".into()));
+        }
+        let vars = vars.unwrap_or(claims.vrs);
+        self.sign_pair(claims.tid, user_id, &user.username, vars, claims.iat, unix_now())
+    }
+
+    /// `POST /v2/session/logout` — SessionLogout. With neither token, logs out every session of
+    /// the caller; otherwise revokes the given token ids.
+    pub fn session_logout(&self, caller: Uuid, token: &str, refresh_token: &str) -> Result<(), Error> {
+        if token.is_empty() && refresh_token.is_empty() {
+            self.invalidate_all_sessions(caller);
+            return Ok(());
+        }
+        // Validate both before revoking either, so a bad request changes nothing.
+        let session = if token.is_empty() {
+            None
+        } else {
+            match self.parse(Kind::Session, token) {
+                Some(c) if c.uid == caller.to_string() => Some(c),
+                _ => return Err(Error::invalid("Session token invalid.")),
+            }
+        };
+        let refresh = if refresh_token.is_empty() {
+            None
+        } else {
+            match self.parse(Kind::Refresh, refresh_token) {
+                Some(c) if c.uid == caller.to_string() => Some(c),
+                _ => return Err(Error::invalid("Refresh token invalid.")),
+            }
+        };
+        if let Some(c) = session {
+            self.inner.sessions.revoke(Kind::Session, &c.tid, c.exp);
+        }
+        if let Some(c) = refresh {
+            self.inner.sessions.revoke(Kind::Refresh, &c.tid, c.exp);
+        }
+        Ok(())
+    }
+
+    /// Rejects every token of `user` issued before now (logout everywhere, ban, deletion).
+    pub fn invalidate_all_sessions(&self, user: Uuid) {
+        self.inner.sessions.invalidate_all(user, unix_now());
+    }
+
+    /// Drops revocation entries that have expired. The server calls this periodically
+    /// (every 2 × `token_expiry_sec`, as Nakama does).
+    pub fn sweep_sessions(&self) {
+        let cfg = &self.inner.config.session;
+        self.inner.sessions.sweep(unix_now(), cfg.token_expiry_sec.max(cfg.refresh_token_expiry_sec));
+    }
+}

@@ -1,0 +1,69 @@
+//! Input checks shared by authentication, linking and account updates (Nakama's regexes in
+//! `api_authenticate.go` and `api_account.go`, restated as plain predicates).
+
+/// POSIX `[[:cntrl:]]` (ASCII control characters), as Go's regexp understands it.
+fn is_cntrl(c: char) -> bool {
+    c.is_ascii_control()
+}
+
+/// POSIX `[[:space:]]`: space, \t, \n, \v, \f, \r.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+}
+
+/// Ids and emails: "no spaces or control characters".
+pub(crate) fn has_space_or_control(s: &str) -> bool {
+    s.chars().any(|c| is_cntrl(c) || is_space(c))
+}
+
+/// Nakama's username pattern is `([[:cntrl:]]|[[\t\n\r\f\v]])+`. The second alternative is a
+/// bracket expression followed by a literal `]`, so besides control characters it rejects `[]`
+/// (and whitespace-control + `]`, already covered) while plain spaces pass. Clients depend on
+/// which usernames are accepted, so we keep the quirk (docs/compat.md).
+pub(crate) fn invalid_username(s: &str) -> bool {
+    s.chars().any(is_cntrl) || s.contains("[]")
+}
+
+/// `^.+@.+\..+$` on a string already known to have no whitespace.
+pub(crate) fn email_format_ok(s: &str) -> bool {
+    let Some(at) = s.find('@') else { return false };
+    // `.+@` needs at least one char before some '@'; `.+\..+$` after it needs "x.y".
+    s.char_indices().filter(|(_, c)| *c == '@').any(|(i, _)| {
+        i > 0 && {
+            let rest = &s[i + 1..];
+            rest.char_indices().any(|(j, c)| c == '.' && j > 0 && j + 1 < rest.len())
+        }
+    }) && at < s.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn username_quirk_accepts_spaces_and_rejects_brackets_and_controls() {
+        assert!(!invalid_username("a b"));
+        assert!(invalid_username("a\tb"));
+        assert!(invalid_username("a[]b"));
+        assert!(!invalid_username("a[b]"));
+        assert!(invalid_username("a\u{7f}"));
+    }
+
+    #[test]
+    fn email_format_follows_the_reference_pattern() {
+        assert!(email_format_ok("a@b.c"));
+        assert!(email_format_ok("first.last@example.com"));
+        assert!(!email_format_ok("abc@example"));
+        assert!(!email_format_ok("@example.com"));
+        assert!(!email_format_ok("abc@.com"));
+        assert!(!email_format_ok("abc@example."));
+        assert!(email_format_ok("a@b@c.d"));
+    }
+
+    #[test]
+    fn ids_reject_any_whitespace_or_control() {
+        assert!(has_space_or_control("a b"));
+        assert!(has_space_or_control("a\u{0}"));
+        assert!(!has_space_or_control("abc-123_é"));
+    }
+}
