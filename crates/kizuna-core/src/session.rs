@@ -112,6 +112,17 @@ struct CacheState {
     revoked_refresh: HashMap<String, i64>,
     /// Per user: tokens issued before this time (unix seconds) are rejected.
     invalid_before: HashMap<Uuid, i64>,
+    /// Per user: token pairs issued in the latest second, so "log out everything" can also
+    /// reach tokens issued earlier in the same second.
+    recent: HashMap<Uuid, Vec<RecentToken>>,
+}
+
+/// A token pair issued recently.
+struct RecentToken {
+    tid: String,
+    second: i64,
+    session_exp: i64,
+    refresh_exp: i64,
 }
 
 impl SessionCache {
@@ -125,7 +136,8 @@ impl SessionCache {
             return false;
         }
         match state.invalid_before.get(&user) {
-            // Issue time is derived from expiry, as Nakama does.
+            // Issue time is derived from expiry, as Nakama does; same-second tokens issued
+            // before the mark were revoked by id.
             Some(before) => exp - lifetime >= *before,
             None => true,
         }
@@ -140,20 +152,27 @@ impl SessionCache {
         map.insert(tid.to_owned(), exp);
     }
 
-    /// Rejects every token of `user` issued up to and including the current second. Token times
-    /// are whole seconds, so "before now" alone would leave tokens issued earlier in this same
-    /// second usable; instead the mark is the next second, and [`SessionCache::issue_time`] dates
-    /// tokens issued in the rest of this second at the mark.
+    /// Rejects every token of `user` issued before now. Token times are whole seconds, so the
+    /// mark alone cannot tell apart tokens issued earlier in this second from ones issued after
+    /// the call; the tokens issued this second are known ([`SessionCache::issued`]) and are
+    /// revoked by id instead. Later tokens in the same second stay valid.
     fn invalidate_all(&self, user: Uuid, now: i64) {
-        self.state.lock().expect("session cache lock").invalid_before.insert(user, now + 1);
+        let mut state = self.state.lock().expect("session cache lock");
+        state.invalid_before.insert(user, now);
+        if let Some(recent) = state.recent.remove(&user) {
+            for t in recent.into_iter().filter(|t| t.second >= now) {
+                state.revoked_session.insert(t.tid.clone(), t.session_exp);
+                state.revoked_refresh.insert(t.tid, t.refresh_exp);
+            }
+        }
     }
 
-    /// The notional issue time for a new token of `user`: now, or the user's invalidation mark if
-    /// that is later (a token issued right after "log out everything" lives up to a second longer
-    /// instead of being born invalid).
-    fn issue_time(&self, user: Uuid, now: i64) -> i64 {
-        let state = self.state.lock().expect("session cache lock");
-        state.invalid_before.get(&user).map_or(now, |before| now.max(*before))
+    /// Records a token pair issued at `second`, keeping only this second's tokens per user.
+    fn issued(&self, user: Uuid, token: RecentToken) {
+        let mut state = self.state.lock().expect("session cache lock");
+        let recent = state.recent.entry(user).or_default();
+        recent.retain(|t| t.second >= token.second);
+        recent.push(token);
     }
 
     /// Forgets entries that can no longer matter: revoked ids past their expiry, and "log out
@@ -163,6 +182,7 @@ impl SessionCache {
         state.revoked_session.retain(|_, exp| *exp > now);
         state.revoked_refresh.retain(|_, exp| *exp > now);
         state.invalid_before.retain(|_, t| *t + max_lifetime > now);
+        state.recent.retain(|_, tokens| tokens.iter().any(|t| t.second >= now));
     }
 }
 
@@ -188,7 +208,6 @@ impl Core {
     ) -> Result<TokenPair, Error> {
         let cfg = &self.inner.config.session;
         let keys = &self.inner.session_keys;
-        let now = self.inner.sessions.issue_time(user_id, now);
         let mut claims = SessionClaims {
             tid,
             uid: user_id.to_string(),
@@ -200,9 +219,14 @@ impl Core {
         let header = Header::new(Algorithm::HS256);
         let token = jsonwebtoken::encode(&header, &claims, &keys.session_enc)
             .map_err(|e| Error::internal("Error generating session token.", e))?;
+        let session_exp = claims.exp;
         claims.exp = now + cfg.refresh_token_expiry_sec;
         let refresh_token = jsonwebtoken::encode(&header, &claims, &keys.refresh_enc)
             .map_err(|e| Error::internal("Error generating refresh token.", e))?;
+        self.inner.sessions.issued(
+            user_id,
+            RecentToken { tid: claims.tid, second: now, session_exp, refresh_exp: claims.exp },
+        );
         Ok(TokenPair { token, refresh_token })
     }
 

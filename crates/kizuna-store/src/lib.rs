@@ -15,6 +15,10 @@ mod db;
 mod error;
 pub mod users;
 pub mod user_device;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use db::{epoch, now, Backend, DatabaseConfig, Store};
 pub use error::StoreError;

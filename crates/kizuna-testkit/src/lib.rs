@@ -1,0 +1,184 @@
+//! Test support: [`TestServer`] starts a real Kizuna on `127.0.0.1:0` with a fresh SQLite or
+//! PostgreSQL database, and offers a small REST client speaking Nakama's wire conventions.
+//! Use [`server_test!`] to run one test body on both backends.
+
+use std::net::SocketAddr;
+
+use base64::Engine;
+use kizuna_server::{config::Config, start, Listeners, RunningServer};
+pub use kizuna_store::testing::{TestBackend, TestDatabase};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// A running server on a fresh database. Call [`TestServer::stop`] at the end of a test.
+pub struct TestServer {
+    server: RunningServer,
+    db: TestDatabase,
+    http: reqwest::Client,
+    pub config: Config,
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth<'a> {
+    None,
+    /// `Authorization: Basic base64("<key>:")`.
+    ServerKey(&'a str),
+    /// `Authorization: Bearer <token>`.
+    Bearer(&'a str),
+    /// Any raw header value.
+    Raw(&'a str),
+}
+
+/// A response: status and parsed JSON body (`Value::Null` when the body is empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// Asserts a Nakama error: HTTP status, gRPC code and exact message.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: i64, message: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.body["code"].as_i64(), self.body["message"].as_str()),
+            (status, Some(code), Some(message)),
+            "unexpected reply {self:?}"
+        );
+    }
+
+    /// Asserts a 200 and returns the body.
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert_eq!(self.status, StatusCode::OK, "unexpected reply {self:?}");
+        self.body
+    }
+}
+
+impl TestServer {
+    /// Starts a server with default settings, or `None` if the backend is unavailable (see
+    /// [`TestDatabase::new`]).
+    pub async fn start(kind: TestBackend) -> Option<TestServer> {
+        TestServer::start_with(kind, |_| {}).await
+    }
+
+    /// Starts a server after `adjust` edits the configuration.
+    pub async fn start_with(kind: TestBackend, adjust: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        let db = TestDatabase::new(kind).await?;
+        let (address, dir) = db.server_address();
+        let mut config = Config::defaults();
+        config.database.address = address;
+        config.database.max_open_conns = 8;
+        config.data_dir = dir;
+        config.socket.address = "127.0.0.1".into();
+        config.socket.port = 0;
+        config.shutdown_grace_sec = 5;
+        adjust(&mut config);
+        let listeners = Listeners::bind(&config).await.expect("bind test listeners");
+        let server = start(config.clone(), listeners).await.expect("start test server");
+        let http = reqwest::Client::builder().build().expect("http client");
+        Some(TestServer { server, db, http, config })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.http_addr()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr(), path)
+    }
+
+    pub fn running(&self) -> &RunningServer {
+        &self.server
+    }
+
+    /// A raw request builder with authentication applied.
+    pub fn request(&self, method: Method, path: &str, auth: Auth<'_>) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        match auth {
+            Auth::None => builder,
+            Auth::ServerKey(key) => {
+                let v = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+                builder.header("Authorization", format!("Basic {v}"))
+            }
+            Auth::Bearer(token) => builder.header("Authorization", format!("Bearer {token}")),
+            Auth::Raw(value) => builder.header("Authorization", value),
+        }
+    }
+
+    /// Sends a request with an optional raw body and reads the reply.
+    pub async fn call(&self, method: Method, path: &str, auth: Auth<'_>, body: Option<&str>) -> Reply {
+        let mut builder = self.request(method, path, auth);
+        if let Some(b) = body {
+            builder = builder.header("Content-Type", "application/json").body(b.to_owned());
+        }
+        let response = builder.send().await.expect("request reaches the test server");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("read body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, body, headers }
+    }
+
+    /// Authenticates a device (creating the account) and returns the session JSON.
+    pub async fn auth_device(&self, device_id: &str, username: Option<&str>) -> Value {
+        let path = match username {
+            Some(u) => format!("/v2/account/authenticate/device?username={u}"),
+            None => "/v2/account/authenticate/device".to_owned(),
+        };
+        let body = serde_json::json!({ "id": device_id }).to_string();
+        self.call(Method::POST, &path, Auth::ServerKey("defaultkey"), Some(&body)).await.ok()
+    }
+
+    /// Authenticates a fresh device and returns its session token.
+    pub async fn new_user_token(&self) -> String {
+        let device = format!("device-{}", uuid::Uuid::new_v4().simple());
+        self.auth_device(&device, None).await["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Shuts the server down gracefully and drops the database.
+    pub async fn stop(self) {
+        self.server.shutdown().await.expect("clean shutdown");
+        self.db.cleanup().await;
+    }
+}
+
+/// Decodes a JWT's claims without verifying it.
+pub fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url claims");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// Defines a test that runs once on SQLite and once on PostgreSQL against a fresh
+/// [`TestServer`]; the body gets `$server: TestServer` and must not call `stop` (the macro does).
+#[macro_export]
+macro_rules! server_test {
+    ($name:ident, |$server:ident| $body:block) => {
+        $crate::server_test!($name, |_c| {}, |$server| $body);
+    };
+    ($name:ident, |$cfg:ident| $adjust:block, |$server:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run(kind: $crate::TestBackend) {
+                let Some($server) = $crate::TestServer::start_with(kind, |$cfg| $adjust).await else { return };
+                $body
+                $server.stop().await;
+            }
+
+            #[tokio::test]
+            async fn sqlite() {
+                run($crate::TestBackend::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                run($crate::TestBackend::Postgres).await
+            }
+        }
+    };
+}

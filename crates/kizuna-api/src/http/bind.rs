@@ -37,11 +37,9 @@ pub fn bind<M: prost::Message + prost::Name + Default>(
             let Kind::Message(sub_desc) = field.kind() else { panic!("body field {name} is not a message") };
             let sub = json::dynamic_from_json(sub_desc, body, Unknown::Ignore).map_err(|e| Error::invalid(e.0))?;
             let mut msg = DynamicMessage::new(desc.clone());
-            // An absent or empty body leaves the field unset, as the gateway does for `{}`-less
-            // requests; a present object sets it even when empty.
-            if !body.iter().all(u8::is_ascii_whitespace) {
-                msg.set_field(&field, Value::Message(sub));
-            }
+            // The gateway always allocates the body field, even for an empty body, so handlers
+            // see an empty sub-message rather than none.
+            msg.set_field(&field, Value::Message(sub));
             msg
         }
         Body::None => DynamicMessage::new(desc.clone()),
@@ -190,8 +188,8 @@ mod tests {
     }
 
     #[test]
-    fn empty_body_leaves_body_field_unset() {
+    fn empty_body_still_sets_the_body_field() {
         let r: api::AuthenticateEmailRequest = bind(Body::Field("account"), b"", None, &[]).unwrap();
-        assert!(r.account.is_none());
+        assert_eq!(r.account, Some(api::AccountEmail::default()));
     }
 }

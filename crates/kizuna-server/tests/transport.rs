@@ -1,0 +1,108 @@
+//! The HTTP edge itself: routing errors, auth errors, headers, body limits, compression, CORS.
+
+use kizuna_testkit::{server_test, Auth};
+use reqwest::Method;
+
+server_test!(healthcheck_and_root_answer_without_auth, |server| {
+    let r = server.call(Method::GET, "/healthcheck", Auth::None, None).await;
+    assert_eq!(r.ok(), serde_json::json!({}));
+    let root = server.request(Method::GET, "/", Auth::None).send().await.unwrap();
+    assert_eq!(root.status(), 200);
+    assert!(root.bytes().await.unwrap().is_empty());
+});
+
+server_test!(unknown_route_is_404_and_wrong_method_is_501, |server| {
+    server.call(Method::GET, "/v2/nothing/here", Auth::None, None).await.assert_error(404, 5, "Not Found");
+    server.call(Method::PATCH, "/v2/account", Auth::None, None).await.assert_error(501, 12, "Method Not Allowed");
+});
+
+server_test!(server_key_is_required_and_checked, |server| {
+    let body = Some(r#"{"id":"device-0123456789"}"#);
+    let path = "/v2/account/authenticate/device";
+    server.call(Method::POST, path, Auth::None, body).await.assert_error(401, 16, "Server key required");
+    server.call(Method::POST, path, Auth::ServerKey("wrong"), body).await.assert_error(401, 16, "Server key invalid");
+    server.call(Method::POST, path, Auth::Raw("Basic !!notbase64"), body).await.assert_error(401, 16, "Server key invalid");
+    let token = server.new_user_token().await;
+    server.call(Method::POST, path, Auth::Bearer(&token), body).await.assert_error(401, 16, "Server key invalid");
+    // The password part is ignored, as in Nakama.
+    let r = server.call(Method::POST, path, Auth::Raw("Basic ZGVmYXVsdGtleTpzZWNyZXQ="), body).await;
+    assert_eq!(r.status, 200, "{r:?}");
+});
+
+server_test!(bearer_token_is_required_and_verified, |server| {
+    server.call(Method::GET, "/v2/account", Auth::None, None).await.assert_error(401, 16, "Auth token required");
+    server.call(Method::GET, "/v2/account", Auth::Bearer("garbage"), None).await.assert_error(401, 16, "Auth token invalid");
+    server
+        .call(Method::GET, "/v2/account", Auth::ServerKey("defaultkey"), None)
+        .await
+        .assert_error(401, 16, "Auth token invalid");
+    let token = server.new_user_token().await;
+    // A token signed with another key.
+    let mut parts: Vec<&str> = token.split('.').collect();
+    parts[2] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let forged = parts.join(".");
+    let r = server.call(Method::GET, "/v2/account", Auth::Bearer(&forged), None).await;
+    r.assert_error(401, 16, "Auth token invalid");
+    assert_eq!(r.headers["www-authenticate"], "Auth token invalid");
+    // The lower-case scheme is accepted.
+    let r = server.call(Method::GET, "/v2/account", Auth::Raw(&format!("bearer {token}")), None).await;
+    assert_eq!(r.status, 200);
+});
+
+server_test!(malformed_json_and_wrong_types_are_invalid_argument, |server| {
+    let path = "/v2/account/authenticate/device";
+    let key = Auth::ServerKey("defaultkey");
+    for body in [r#"{"id":"#, r#"["x"]"#, r#"{"id":12}"#, "{} trailing"] {
+        let r = server.call(Method::POST, path, key.clone(), Some(body)).await;
+        assert_eq!((r.status.as_u16(), r.body["code"].as_i64()), (400, Some(3)), "{body}: {r:?}");
+    }
+    let r = server.call(Method::POST, &format!("{path}?create=maybe"), key, Some(r#"{"id":"device-0123456789"}"#)).await;
+    assert_eq!((r.status.as_u16(), r.body["code"].as_i64()), (400, Some(3)));
+});
+
+server_test!(body_over_the_size_limit_is_rejected, |server| {
+    let big = format!(r#"{{"id":"device-0123456789","vars":{{"k":"{}"}}}}"#, "x".repeat(300_000));
+    let r = server.call(Method::POST, "/v2/account/authenticate/device", Auth::ServerKey("defaultkey"), Some(&big)).await;
+    r.assert_error(400, 3, "http: request body too large");
+});
+
+server_test!(responses_are_uncacheable_compressible_and_cors_open, |server| {
+    let r = server.call(Method::GET, "/healthcheck", Auth::None, None).await;
+    assert_eq!(r.headers["cache-control"], "no-store, no-cache, must-revalidate");
+    let token = server.new_user_token().await;
+    // reqwest decompresses transparently; ask without auto-decompression by reading headers.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let resp = raw
+        .get(server.url("/v2/account"))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let pre = raw
+        .request(Method::OPTIONS, server.url("/v2/account"))
+        .header("Origin", "https://game.example")
+        .header("Access-Control-Request-Method", "PUT")
+        .header("Access-Control-Request-Headers", "authorization,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success());
+    assert_eq!(pre.headers()["access-control-allow-origin"], "*");
+});
+
+server_test!(gzip_request_bodies_are_accepted, |server| {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(br#"{"id":"device-gzip-0123456789"}"#).unwrap();
+    let body = enc.finish().unwrap();
+    let resp = server
+        .request(Method::POST, "/v2/account/authenticate/device", Auth::ServerKey("defaultkey"))
+        .header("Content-Encoding", "gzip")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+});
