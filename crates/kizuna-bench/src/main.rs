@@ -1,0 +1,79 @@
+//! `kizuna-bench SCENARIO --target URL [--server-key K] [--clients N] [--duration 10s]
+//! [--warmup 2s] [--rate R] [--json]`
+
+use std::time::Duration;
+
+use kizuna_bench::{run, RunOptions, Scenario, Target};
+
+fn parse_duration(s: &str) -> Option<Duration> {
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| s.split_at(i));
+    let n: f64 = num.parse().ok()?;
+    Some(Duration::from_secs_f64(match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    }))
+}
+
+fn usage() -> String {
+    let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+    format!(
+        "usage: kizuna-bench SCENARIO --target http://host:7350 [--server-key defaultkey] [--clients 64] \
+         [--duration 10s] [--warmup 2s] [--rate REQ_PER_SEC] [--json]\nscenarios: {}\n\
+         not yet available (the server features are not built): storage-write, storage-read, rpc-echo, \
+         socket-hold, chat-fanout, match-relay, status-fanout",
+        names.join(", ")
+    )
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match real_main().await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kizuna-bench: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn real_main() -> anyhow::Result<std::process::ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() || args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{}", usage());
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let scenario = Scenario::parse(&args[0]).ok_or_else(|| anyhow::anyhow!("unknown scenario {:?}\n{}", args[0], usage()))?;
+    let mut target = None;
+    let mut server_key = "defaultkey".to_owned();
+    let mut options = RunOptions { clients: 64, duration: Duration::from_secs(10), warmup: Duration::from_secs(2), rate: None };
+    let mut json = false;
+    let mut i = 1;
+    while i < args.len() {
+        let flag = args[i].as_str();
+        let mut value = || {
+            i += 1;
+            args.get(i).cloned().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
+        };
+        match flag {
+            "--target" => target = Some(value()?),
+            "--server-key" => server_key = value()?,
+            "--clients" => options.clients = value()?.parse()?,
+            "--duration" => options.duration = parse_duration(&value()?).ok_or_else(|| anyhow::anyhow!("bad --duration"))?,
+            "--warmup" => options.warmup = parse_duration(&value()?).ok_or_else(|| anyhow::anyhow!("bad --warmup"))?,
+            "--rate" => options.rate = Some(value()?.parse()?),
+            "--json" => json = true,
+            other => anyhow::bail!("unknown flag {other}\n{}", usage()),
+        }
+        i += 1;
+    }
+    let target = Target::new(&target.ok_or_else(|| anyhow::anyhow!("--target is required"))?, &server_key)?;
+    let report = run(scenario, target, options).await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(if report.error_count() == 0 { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+}

@@ -1,0 +1,37 @@
+//! Every REST scenario against a real server, short and small: figures are sane and error-free.
+
+use std::time::Duration;
+
+use kizuna_bench::{run, RunOptions, Scenario, Target};
+use kizuna_testkit::{TestBackend, TestServer};
+
+#[tokio::test]
+async fn every_rest_scenario_runs_without_errors_on_sqlite() {
+    let server = TestServer::start(TestBackend::Sqlite).await.expect("sqlite is always available");
+    let target = Target::new(&server.url(""), "defaultkey").unwrap();
+    for scenario in Scenario::ALL {
+        let options = RunOptions { clients: 4, duration: Duration::from_millis(300), warmup: Duration::from_millis(50), rate: None };
+        let report = run(scenario, target.clone(), options).await.unwrap();
+        assert_eq!(report.error_count(), 0, "{}", report.table());
+        assert!(report.requests_ok > 0, "{}", report.table());
+        assert!(report.p50_ms <= report.p99_ms && report.p99_ms <= report.max_ms, "{}", report.table());
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn open_loop_sends_about_the_requested_rate_and_counts_errors() {
+    let server = TestServer::start(TestBackend::Sqlite).await.expect("sqlite is always available");
+    let good = Target::new(&server.url(""), "defaultkey").unwrap();
+    let options = RunOptions { clients: 2, duration: Duration::from_millis(500), warmup: Duration::ZERO, rate: Some(100.0) };
+    let report = run(Scenario::AccountGet, good, options.clone()).await.unwrap();
+    // 100/s for 0.5 s is 50 requests; allow for scheduling at the edges.
+    assert!((40..=55).contains(&report.requests_ok), "{}", report.table());
+    // A wrong server key: every auth-new request fails with 401, and the report says so.
+    let bad = Target::new(&server.url(""), "wrongkey").unwrap();
+    let report = run(Scenario::AuthNew, bad, options).await.unwrap();
+    assert_eq!(report.requests_ok, 0);
+    assert!(report.errors.get("http 401").copied().unwrap_or(0) > 0, "{}", report.table());
+    assert!(report.table().ends_with("ERRORS\n"));
+    server.stop().await;
+}
