@@ -48,14 +48,9 @@ impl Core {
             location: clearable(req.location),
             lang_tag: clearable(req.lang_tag),
             avatar_url: clearable(req.avatar_url),
+            metadata: None,
         };
-        if update.username.is_none()
-            && update.display_name.is_none()
-            && update.timezone.is_none()
-            && update.location.is_none()
-            && update.lang_tag.is_none()
-            && update.avatar_url.is_none()
-        {
+        if update.is_empty() {
             return Err(Error::invalid("No fields to update."));
         }
         match self.store().update_account(user_id, &update, kizuna_store::now()).await {

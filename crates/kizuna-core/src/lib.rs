@@ -9,6 +9,8 @@ pub mod auth;
 mod error;
 pub mod link;
 pub mod session;
+pub mod storage;
+pub mod wallet;
 pub mod user;
 mod validate;
 

@@ -174,6 +174,11 @@ impl Store {
             .collect())
     }
 
+    /// Whether this store is on PostgreSQL (some statements differ, e.g. `FOR UPDATE`).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pools, Pools::Postgres(_))
+    }
+
     /// Which backend this store uses.
     pub fn backend(&self) -> &Backend {
         &self.backend

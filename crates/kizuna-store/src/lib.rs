@@ -13,12 +13,17 @@
 
 mod db;
 mod error;
+pub mod multi;
+pub mod storage;
 pub mod users;
+pub mod wallet;
 pub mod user_device;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_storage;
 
 pub use db::{epoch, now, Backend, DatabaseConfig, Store};
 pub use error::StoreError;

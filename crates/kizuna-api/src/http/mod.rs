@@ -12,6 +12,7 @@ pub mod bind;
 pub mod error;
 mod link;
 mod session;
+mod storage;
 mod user;
 
 use std::time::Instant;
@@ -66,6 +67,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(authenticate::routes())
         .merge(link::routes())
         .merge(session::routes())
+        .merge(storage::routes())
         .merge(user::routes())
         .fallback(|| async { error::error_response(5, "Not Found") })
         .method_not_allowed_fallback(|| async { error::error_response(12, "Method Not Allowed") })
