@@ -6,5 +6,6 @@
 
 pub mod http;
 pub mod metrics;
+pub mod socket;
 
 pub use http::{router, ApiConfig, ApiState};

@@ -21,8 +21,7 @@ fn usage() -> String {
     format!(
         "usage: kizuna-bench SCENARIO --target http://host:7350 [--server-key defaultkey] [--clients 64] \
          [--duration 10s] [--warmup 2s] [--rate REQ_PER_SEC] [--json]\nscenarios: {}\n\
-         not yet available (the server features are not built): storage-write, storage-read, rpc-echo, \
-         socket-hold, chat-fanout, match-relay, status-fanout",
+         not yet available (the server features are not built): rpc-echo, socket-hold, chat-fanout, match-relay, status-fanout",
         names.join(", ")
     )
 }

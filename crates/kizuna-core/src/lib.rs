@@ -8,6 +8,7 @@ pub mod account;
 pub mod auth;
 mod error;
 pub mod link;
+pub mod realtime;
 pub mod session;
 pub mod storage;
 pub mod wallet;
@@ -41,12 +42,22 @@ struct Inner {
     /// an `.await`.
     sessions: SessionCache,
     session_keys: session::Keys,
+    /// Live socket sessions on this node.
+    realtime_sessions: realtime::Sessions,
 }
 
 impl Core {
     pub fn new(store: Store, config: CoreConfig) -> Core {
         let session_keys = session::Keys::new(&config.session);
-        Core { inner: Arc::new(Inner { store, sessions: SessionCache::default(), session_keys, config }) }
+        Core {
+            inner: Arc::new(Inner {
+                store,
+                sessions: SessionCache::default(),
+                session_keys,
+                config,
+                realtime_sessions: realtime::Sessions::default(),
+            }),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -55,6 +66,11 @@ impl Core {
 
     pub fn config(&self) -> &CoreConfig {
         &self.inner.config
+    }
+
+    /// The registry of live socket sessions.
+    pub fn sessions(&self) -> &realtime::Sessions {
+        &self.inner.realtime_sessions
     }
 }
 

@@ -45,6 +45,12 @@ pub const OPTIONS: &[Opt] = &[
     Opt { key: "socket.address", default: Str(""), help: "Address to listen on; empty means all interfaces." },
     Opt { key: "socket.port", default: Int(7350), help: "Port of the REST API and realtime socket; 0 picks a free port." },
     Opt { key: "socket.max_request_size_bytes", default: Int(262_144), help: "Largest accepted HTTP request body." },
+    Opt { key: "socket.max_message_size_bytes", default: Int(4096), help: "Largest accepted realtime socket message; larger ones close the socket." },
+    Opt { key: "socket.outgoing_queue_size", default: Int(64), help: "Messages queued per socket before it is closed as too slow." },
+    Opt { key: "socket.ping_period_ms", default: Int(15_000), help: "Interval of WebSocket pings to each socket; must be below pong_wait_ms." },
+    Opt { key: "socket.pong_wait_ms", default: Int(25_000), help: "A socket that sends nothing (not even a pong) for this long is closed." },
+    Opt { key: "socket.write_wait_ms", default: Int(5_000), help: "Deadline for writing one message to a socket." },
+    Opt { key: "session.single_socket", default: Bool(false), help: "Allow one socket per user; a new one closes the older ones." },
     Opt { key: "database.address", default: Str(""), help: "PostgreSQL as user:pass@host:port/db or a postgres:// URL; empty uses embedded SQLite in data_dir." },
     Opt { key: "database.max_open_conns", default: Int(100), help: "Most open database connections (SQLite readers are capped at 8)." },
     Opt { key: "runtime.http_key", default: Str("defaulthttpkey"), help: "Key for server-to-server RPC calls." },
@@ -87,6 +93,7 @@ pub struct SessionSection {
     pub token_expiry_sec: i64,
     pub refresh_token_expiry_sec: i64,
     pub single_session: bool,
+    pub single_socket: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,6 +102,11 @@ pub struct SocketConfig {
     pub address: String,
     pub port: u16,
     pub max_request_size_bytes: usize,
+    pub max_message_size_bytes: usize,
+    pub outgoing_queue_size: usize,
+    pub ping_period_ms: u64,
+    pub pong_wait_ms: u64,
+    pub write_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -278,6 +290,9 @@ impl Config {
         }
         if self.socket.server_key.is_empty() {
             return Err("socket.server_key must be set".into());
+        }
+        if self.socket.ping_period_ms == 0 || self.socket.ping_period_ms >= self.socket.pong_wait_ms {
+            return Err("socket.ping_period_ms must be positive and below socket.pong_wait_ms".into());
         }
         if !matches!(self.logger.level.as_str(), "debug" | "info" | "warn" | "error") {
             return Err(format!("logger.level {:?} must be debug, info, warn or error", self.logger.level));

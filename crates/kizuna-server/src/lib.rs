@@ -109,6 +109,14 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
             max_request_size_bytes: config.socket.max_request_size_bytes,
         }),
         metrics,
+        socket: Arc::new(kizuna_api::socket::SocketConfig {
+            max_message_size_bytes: config.socket.max_message_size_bytes,
+            outgoing_queue_size: config.socket.outgoing_queue_size,
+            ping_period: Duration::from_millis(config.socket.ping_period_ms),
+            pong_wait: Duration::from_millis(config.socket.pong_wait_ms),
+            write_wait: Duration::from_millis(config.socket.write_wait_ms),
+            single_socket: config.session.single_socket,
+        }),
     };
 
     let http_addr = listeners.http.local_addr()?;
@@ -117,10 +125,13 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
 
     let app = kizuna_api::router(state);
     let mut http_stop = stopped.clone();
+    let socket_core = core.clone();
     let http = tokio::spawn(async move {
         axum::serve(listeners.http, app)
             .with_graceful_shutdown(async move {
                 let _ = http_stop.wait_for(|s| *s).await;
+                // Upgraded sockets would otherwise keep the server waiting.
+                socket_core.sessions().close_all(kizuna_core::realtime::CloseReason::ServerDisconnect);
             })
             .await
     });

@@ -106,3 +106,46 @@ server_test!(gzip_request_bodies_are_accepted, |server| {
         .unwrap();
     assert_eq!(resp.status(), 200);
 });
+
+server_test!(routes_of_unbuilt_features_answer_unimplemented_after_auth, |server| {
+    server.call(Method::GET, "/v2/friend", Auth::None, None).await.assert_error(401, 16, "Auth token required");
+    let t = server.new_user_token().await;
+    for (method, path, rpc) in [
+        (Method::GET, "/v2/friend", "ListFriends"),
+        (Method::POST, "/v2/group", "CreateGroup"),
+        (Method::GET, "/v2/leaderboard/board1/owner/someone", "ListLeaderboardRecordsAroundOwner"),
+        (Method::PUT, "/v2/tournament/t1", "WriteTournamentRecord"),
+        (Method::DELETE, "/v2/notification", "DeleteNotifications"),
+    ] {
+        server.call(method, path, Auth::Bearer(&t), None).await.assert_error(501, 12, &format!("method {rpc} not implemented"));
+    }
+});
+
+server_test!(rpc_checks_auth_in_nakamas_order_and_knows_no_functions_yet, |server| {
+    async fn call(server: &kizuna_testkit::TestServer, path: &str, auth: Auth<'_>) -> kizuna_testkit::Reply {
+        server.call(Method::POST, path, auth, Some("\"{}\"")).await
+    }
+    let r = call(&server, "/v2/rpc/echo", Auth::None).await;
+    assert_eq!((r.status.as_u16(), r.body["code"].as_i64(), r.body["error"].as_str()), (401, Some(16), Some("Auth token or HTTP key required")));
+    let r = call(&server, "/v2/rpc/echo?http_key=wrong", Auth::None).await;
+    assert_eq!((r.status.as_u16(), r.body["message"].as_str()), (401, Some("HTTP key invalid")));
+    let r = call(&server, "/v2/rpc/echo", Auth::ServerKey("wrong")).await;
+    assert_eq!((r.status.as_u16(), r.body["message"].as_str()), (401, Some("HTTP key invalid")));
+    let r = call(&server, "/v2/rpc/echo", Auth::Bearer("bad")).await;
+    assert_eq!((r.status.as_u16(), r.body["message"].as_str()), (401, Some("Auth token invalid")));
+    let t = server.new_user_token().await;
+    for (path, auth) in [
+        ("/v2/rpc/echo", Auth::Bearer(&t)),
+        ("/v2/rpc/Some/Nested/Id?http_key=defaulthttpkey", Auth::None),
+        ("/v2/rpc/echo", Auth::ServerKey("defaulthttpkey")),
+    ] {
+        let r = call(&server, path, auth).await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["code"].as_i64(), r.body["error"].as_str(), r.body["message"].as_str()),
+            (404, Some(5), Some("RPC function not found"), Some("RPC function not found")),
+            "{path}"
+        );
+    }
+    let r = call(&server, "/v2/rpc/", Auth::Bearer(&t)).await;
+    assert_eq!((r.status.as_u16(), r.body["message"].as_str()), (400, Some("RPC ID must be set")));
+});

@@ -2,6 +2,8 @@
 //! PostgreSQL database, and offers a small REST client speaking Nakama's wire conventions.
 //! Use [`server_test!`] to run one test body on both backends.
 
+pub mod socket;
+
 use std::net::SocketAddr;
 
 use base64::Engine;
@@ -92,6 +94,11 @@ impl TestServer {
 
     pub fn running(&self) -> &RunningServer {
         &self.server
+    }
+
+    /// Opens a realtime socket with `query` (e.g. `token=...&format=protobuf`).
+    pub async fn socket(&self, query: &str) -> Result<socket::TestSocket, (u16, String)> {
+        socket::TestSocket::connect(&format!("ws://{}/ws?{query}", self.addr())).await
     }
 
     /// A raw request builder with authentication applied.

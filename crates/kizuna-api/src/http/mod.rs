@@ -11,8 +11,10 @@ mod authenticate;
 pub mod bind;
 pub mod error;
 mod link;
+mod rpc;
 mod session;
 mod storage;
+mod unimplemented;
 mod user;
 
 use std::time::Instant;
@@ -56,6 +58,8 @@ pub struct ApiState {
     pub core: Core,
     pub config: std::sync::Arc<ApiConfig>,
     pub metrics: ApiMetrics,
+    /// Settings of the realtime socket.
+    pub socket: std::sync::Arc<crate::socket::SocketConfig>,
 }
 
 /// The full REST router with its middleware.
@@ -69,6 +73,9 @@ pub fn router(state: ApiState) -> Router {
         .merge(session::routes())
         .merge(storage::routes())
         .merge(user::routes())
+        .merge(rpc::routes())
+        .merge(crate::socket::routes())
+        .merge(unimplemented::routes())
         .fallback(|| async { error::error_response(5, "Not Found") })
         .method_not_allowed_fallback(|| async { error::error_response(12, "Method Not Allowed") })
         .route_layer(middleware::from_fn_with_state(state.clone(), track_metrics));
@@ -122,9 +129,9 @@ impl<M: prost::Message + prost::Name> IntoResponse for Proto<M> {
 
 /// A buffered request: headers, query, path parameters and the body (within the size limit).
 pub struct Req {
-    parts: Parts,
-    body: Bytes,
-    path: Vec<(String, String)>,
+    pub(crate) parts: Parts,
+    pub(crate) body: Bytes,
+    pub(crate) path: Vec<(String, String)>,
 }
 
 impl FromRequest<ApiState> for Req {
@@ -191,12 +198,12 @@ impl Req {
     }
 }
 
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+pub(crate) fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)).then(|| &s[prefix.len()..])
 }
 
 /// The username part of a Basic credential.
-fn basic_username(header: &str) -> Option<String> {
+pub(crate) fn basic_username(header: &str) -> Option<String> {
     use base64::Engine;
     let encoded = strip_prefix_ignore_case(header, "Basic ")?;
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;

@@ -1,0 +1,128 @@
+//! Decoding frames and handling each envelope member (Nakama `pipeline.go`). Members of features
+//! that are not built yet answer an error envelope and keep the socket open.
+
+use std::ops::ControlFlow;
+
+use kizuna_core::realtime::{CloseReason, Format, Outgoing, SessionHandle};
+use kizuna_proto::{
+    api,
+    json::{self, Unknown},
+    realtime::{envelope::Message, Envelope, Notifications, Pong},
+};
+use prost::Message as _;
+
+use super::{error_envelope, Shared};
+use crate::http::ApiState;
+
+/// `nakama.realtime.Error.Code` values.
+pub(crate) mod code {
+    pub const RUNTIME_EXCEPTION: i32 = 0;
+    pub const UNRECOGNIZED_PAYLOAD: i32 = 1;
+    pub const MISSING_PAYLOAD: i32 = 2;
+    pub const BAD_INPUT: i32 = 3;
+    pub const RUNTIME_FUNCTION_NOT_FOUND: i32 = 6;
+}
+
+/// Reads one frame payload as an envelope. JSON rejects unknown members (Nakama's socket
+/// unmarshaler does); protobuf skips unknown fields.
+pub(super) fn decode(payload: &[u8], format: Format) -> Option<Envelope> {
+    match format {
+        Format::Json => json::from_json::<Envelope>(payload, Unknown::Reject).ok(),
+        Format::Protobuf => Envelope::decode(payload).ok(),
+    }
+}
+
+fn reply(session: &SessionHandle, envelope: Envelope) {
+    session.send(Outgoing::new(envelope));
+}
+
+/// The `notifications` push a replaced socket gets before it is closed (`single_socket`).
+pub(super) fn single_socket_notification() -> Shared {
+    let now = chrono_now();
+    Outgoing::new(Envelope {
+        cid: String::new(),
+        message: Some(Message::Notifications(Notifications {
+            notifications: vec![api::Notification {
+                id: uuid::Uuid::new_v4().to_string(),
+                subject: "single_socket".into(),
+                content: "{}".into(),
+                code: -7,
+                sender_id: String::new(),
+                create_time: Some(now),
+                persistent: false,
+            }],
+        })),
+    })
+}
+
+fn chrono_now() -> prost_types::Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    prost_types::Timestamp { seconds: secs, nanos: 0 }
+}
+
+/// Handles one request; `Break` closes the socket.
+pub(super) async fn handle(_state: &ApiState, session: &SessionHandle, envelope: Envelope) -> ControlFlow<()> {
+    let cid = envelope.cid;
+    let Some(message) = envelope.message else {
+        reply(session, error_envelope(&cid, code::MISSING_PAYLOAD, "Missing message."));
+        session.close(CloseReason::ServerDisconnect);
+        return ControlFlow::Break(());
+    };
+    match message {
+        Message::Ping(_) => reply(session, Envelope { cid, message: Some(Message::Pong(Pong {})) }),
+        // A client pong is accepted and ignored.
+        Message::Pong(_) => {}
+        Message::Rpc(rpc) => {
+            // No runtime functions can be registered yet: Nakama's answer for an unknown id.
+            let (c, m) = if rpc.id.is_empty() {
+                (code::BAD_INPUT, "RPC ID must be set")
+            } else {
+                (code::RUNTIME_FUNCTION_NOT_FOUND, "RPC function not found")
+            };
+            reply(session, error_envelope(&cid, c, m));
+        }
+        // Members only the server sends: Nakama answers UNRECOGNIZED_PAYLOAD and disconnects.
+        Message::Channel(_)
+        | Message::ChannelMessage(_)
+        | Message::ChannelMessageAck(_)
+        | Message::ChannelPresenceEvent(_)
+        | Message::Error(_)
+        | Message::Match(_)
+        | Message::MatchData(_)
+        | Message::MatchPresenceEvent(_)
+        | Message::MatchmakerMatched(_)
+        | Message::MatchmakerTicket(_)
+        | Message::Notifications(_)
+        | Message::Status(_)
+        | Message::StatusPresenceEvent(_)
+        | Message::StreamData(_)
+        | Message::StreamPresenceEvent(_)
+        | Message::Party(_)
+        | Message::PartyLeader(_)
+        | Message::PartyJoinRequest(_)
+        | Message::PartyMatchmakerTicket(_)
+        | Message::PartyData(_)
+        | Message::PartyPresenceEvent(_) => {
+            reply(session, error_envelope(&cid, code::UNRECOGNIZED_PAYLOAD, "Unrecognized message."));
+            session.close(CloseReason::ServerDisconnect);
+            return ControlFlow::Break(());
+        }
+        other => {
+            // A client request of a feature not built yet (docs/compat.md): an error reply, and
+            // the socket stays open.
+            let name = member_name(&other);
+            reply(session, error_envelope(&cid, code::RUNTIME_EXCEPTION, &format!("{name} is not implemented by this server yet")));
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// The envelope member's wire name, from its JSON encoding (its only key besides `cid`).
+fn member_name(message: &Message) -> String {
+    let envelope = Envelope { cid: String::new(), message: Some(message.clone()) };
+    let value: serde_json::Value = serde_json::from_slice(&json::to_json(&envelope)).unwrap_or_default();
+    value.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_else(|| "message".into())
+}

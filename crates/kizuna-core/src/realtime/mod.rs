@@ -1,0 +1,14 @@
+//! Realtime state shared by every socket feature (Nakama `session_registry.go`,
+//! `message_router.go`): live sessions, their outbound queues, and delivery of envelopes.
+//!
+//! Ownership: [`Sessions`] owns the registry map (a `std::sync::RwLock`, held only for map
+//! operations, never across `.await`). Each session's outbound queue is a bounded channel owned by
+//! that session's writer task at the edge; senders here only `try_send`, and a full queue closes
+//! the session (as Nakama does) instead of blocking the sender or dropping messages.
+//!
+//! Encoding happens once per message and format: an [`Outgoing`] holds the envelope and lazily
+//! caches its JSON and protobuf bytes, so a broadcast to many sessions serialises at most twice.
+
+mod session;
+
+pub use session::{Format, Outgoing, SessionHandle, SessionId, Sessions, CloseReason};
