@@ -51,6 +51,27 @@ fn check_permissions(read: i32, write: i32) -> Result<(i16, i16), Error> {
     Ok((read as i16, write as i16))
 }
 
+/// Validates one write (Nakama's order: ids and value present, read permission, write
+/// permission, JSON object) and computes its version.
+fn prepare_write(
+    collection: String,
+    key: String,
+    owner: Uuid,
+    value: String,
+    condition: String,
+    read: i32,
+    write: i32,
+) -> Result<StorageWrite, Error> {
+    if collection.is_empty() || key.is_empty() || value.is_empty() {
+        return Err(Error::invalid(BAD_IDS));
+    }
+    let (read, write) = check_permissions(read, write)?;
+    if !is_json_object(&value) {
+        return Err(Error::invalid("Value must be a JSON object."));
+    }
+    Ok(StorageWrite { new_version: version_of(&value), collection, key, user_id: owner, value, condition, read, write })
+}
+
 fn object_from_row(row: StorageRow) -> api::StorageObject {
     api::StorageObject {
         collection: row.collection,
@@ -137,52 +158,27 @@ fn encode_cursor(collection: &str, scope: ListScope, row: &StorageRow) -> String
 impl Core {
     /// `PUT /v2/storage` — WriteStorageObjects. The caller owns every object; all or nothing.
     pub async fn write_storage_objects(&self, caller: Uuid, req: api::WriteStorageObjectsRequest) -> Result<api::StorageObjectAcks, Error> {
-        let mut ops = Vec::with_capacity(req.objects.len());
-        for o in req.objects {
-            if o.collection.is_empty() || o.key.is_empty() || o.value.is_empty() {
-                return Err(Error::invalid(BAD_IDS));
-            }
-            let (read, write) = check_permissions(o.permission_read.unwrap_or(1), o.permission_write.unwrap_or(1))?;
-            if !is_json_object(&o.value) {
-                return Err(Error::invalid("Value must be a JSON object."));
-            }
-            ops.push(StorageWrite {
-                new_version: version_of(&o.value),
-                collection: o.collection,
-                key: o.key,
-                user_id: caller,
-                value: o.value,
-                condition: o.version,
-                read,
-                write,
-            });
-        }
+        let ops = req
+            .objects
+            .into_iter()
+            .map(|o| {
+                let (read, write) = (o.permission_read.unwrap_or(1), o.permission_write.unwrap_or(1));
+                prepare_write(o.collection, o.key, caller, o.value, o.version, read, write)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         let acks = self.write_batch(&ops, false).await?;
         Ok(api::StorageObjectAcks { acks })
     }
 
     /// Writes with the server's authority: any owner, any permissions, no permission checks.
     pub async fn storage_write_as_server(&self, writes: Vec<ServerStorageWrite>) -> Result<api::StorageObjectAcks, Error> {
-        let mut ops = Vec::with_capacity(writes.len());
-        for w in writes {
-            if w.collection.is_empty() || w.key.is_empty() || w.value.is_empty() {
-                return Err(Error::invalid(BAD_IDS));
-            }
-            let (read, write) = check_permissions(w.permission_read, w.permission_write)?;
-            if !is_json_object(&w.value) {
-                return Err(Error::invalid("Value must be a JSON object."));
-            }
-            ops.push(StorageWrite {
-                new_version: version_of(&w.value),
-                collection: w.collection,
-                key: w.key,
-                user_id: w.user_id.unwrap_or(Uuid::nil()),
-                value: w.value,
-                condition: w.version,
-                read,
-                write,
-            });
-        }
+        let ops = writes
+            .into_iter()
+            .map(|w| {
+                let owner = w.user_id.unwrap_or(Uuid::nil());
+                prepare_write(w.collection, w.key, owner, w.value, w.version, w.permission_read, w.permission_write)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         let acks = self.write_batch(&ops, true).await?;
         Ok(api::StorageObjectAcks { acks })
     }
