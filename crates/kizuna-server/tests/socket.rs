@@ -69,7 +69,7 @@ server_test!(protocol_errors_close_the_socket_as_nakama_does, |server| {
     assert!(matches!(s.next().await, Received::Close(_)));
     let mut s = server.socket(&url).await.unwrap();
     s.send_text(&format!(r#"{{"cid":"{}","ping":{{}}}}"#, "x".repeat(5000))).await;
-    assert!(matches!(s.next().await, Received::Close(_)));
+    assert_eq!(s.closed().await, Some((1009, "message too big".to_owned())));
 });
 
 server_test!(single_socket_replaces_the_older_socket, |c| { c.session.single_socket = true; }, |server| {

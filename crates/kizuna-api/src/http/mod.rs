@@ -193,19 +193,21 @@ impl Req {
             Ok(None) => return Err(ApiError(Error::Unauthenticated("Auth token required".into()))),
             Err(()) => return Err(invalid()),
         };
-        let token = strip_prefix_ignore_case(header, "Bearer ").ok_or_else(invalid)?;
+        let token = strip_auth_prefix(header, "Bearer ").ok_or_else(invalid)?;
         Ok(state.core.verify_session_token(token)?)
     }
 }
 
-pub(crate) fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)).then(|| &s[prefix.len()..])
+/// The credential after an auth scheme prefix. Nakama compares the prefix case-sensitively
+/// (`Bearer `, `Basic `), so we do too.
+pub(crate) fn strip_auth_prefix<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    s.strip_prefix(prefix)
 }
 
 /// The username part of a Basic credential.
 pub(crate) fn basic_username(header: &str) -> Option<String> {
     use base64::Engine;
-    let encoded = strip_prefix_ignore_case(header, "Basic ")?;
+    let encoded = strip_auth_prefix(header, "Basic ")?;
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, _password) = text.split_once(':')?;

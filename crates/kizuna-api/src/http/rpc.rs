@@ -14,7 +14,7 @@ use axum::{
     Router,
 };
 
-use super::{basic_username, strip_prefix_ignore_case, ApiState, Req};
+use super::{basic_username, strip_auth_prefix, ApiState, Req};
 
 pub(super) fn routes() -> Router<ApiState> {
     Router::new()
@@ -46,12 +46,12 @@ async fn rpc_func(State(s): State<ApiState>, req: Req) -> Response {
             return unauthorized("HTTP key invalid");
         }
     } else if let Some(auth) = authorization {
-        if strip_prefix_ignore_case(auth, "Basic ").is_some() {
+        if strip_auth_prefix(auth, "Basic ").is_some() {
             if basic_username(auth).as_deref() != Some(s.config.http_key.as_str()) {
                 return unauthorized("HTTP key invalid");
             }
         } else {
-            let valid = strip_prefix_ignore_case(auth, "Bearer ").is_some_and(|t| s.core.verify_session_token(t).is_ok());
+            let valid = strip_auth_prefix(auth, "Bearer ").is_some_and(|t| s.core.verify_session_token(t).is_ok());
             if !valid {
                 return unauthorized("Auth token invalid");
             }

@@ -25,7 +25,7 @@ use futures_util::StreamExt;
 use kizuna_core::realtime::{CloseReason, Format, SessionHandle};
 use kizuna_proto::realtime::{envelope::Message, Envelope, Error as RtError};
 
-use crate::http::{strip_prefix_ignore_case, ApiState};
+use crate::http::{strip_auth_prefix, ApiState};
 
 /// `socket.*` settings of the realtime edge (defaults are Nakama's).
 #[derive(Debug, Clone)]
@@ -89,7 +89,7 @@ async fn upgrade(
     };
     // The Authorization header wins over the query token.
     let token = match headers.get(header::AUTHORIZATION) {
-        Some(v) => match v.to_str().ok().and_then(|h| strip_prefix_ignore_case(h, "Bearer ")) {
+        Some(v) => match v.to_str().ok().and_then(|h| strip_auth_prefix(h, "Bearer ")) {
             Some(t) => t.to_owned(),
             None => return plain(StatusCode::UNAUTHORIZED, "Missing or invalid token"),
         },
@@ -104,8 +104,11 @@ async fn upgrade(
     let _lang = if query.lang.is_empty() { "en".to_owned() } else { query.lang };
     let _appear_online = matches!(query.status.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True");
     let config = s.socket.as_ref().clone();
-    ws.max_message_size(config.max_message_size_bytes)
-        .max_frame_size(config.max_message_size_bytes)
+    // The WebSocket layer gets headroom so an oversize message reaches our own check, which
+    // closes with 1009 as Nakama does; beyond the headroom the connection just ends.
+    let hard_limit = config.max_message_size_bytes.saturating_mul(16).max(64 * 1024);
+    ws.max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
         .on_upgrade(move |socket| serve(s, socket, session.user_id, session.username, format))
 }
 
@@ -154,6 +157,11 @@ async fn serve(s: ApiState, socket: WebSocket, user_id: uuid::Uuid, username: St
                 break;
             }
         };
+        if payload.len() > config.max_message_size_bytes {
+            tracing::debug!(session = %handle.id, size = payload.len(), "message over socket.max_message_size_bytes, closing");
+            handle.close(CloseReason::TooBig);
+            break;
+        }
         // A chatty client is alive too.
         deadline = tokio::time::Instant::now() + config.pong_wait;
         let Some(envelope) = dispatch::decode(&payload, format) else {

@@ -35,7 +35,7 @@ pub(super) async fn run(
             // The watch guard is dropped inside this block: it must not live across an await.
             requested = async { close.wait_for(|r| r.is_some()).await.ok().and_then(|r| r.clone()) } => {
                 let reason = requested.unwrap_or(CloseReason::ServerDisconnect);
-                let frame = CloseFrame { code: 1000, reason: reason.text().into() };
+                let frame = CloseFrame { code: reason.code(), reason: reason.text().into() };
                 let _ = send(&mut sink, WsMessage::Close(Some(frame)), config.write_wait).await;
                 return;
             }

@@ -67,6 +67,8 @@ pub enum CloseReason {
     ServerDisconnect,
     /// The client sent a frame that does not decode.
     Malformed,
+    /// The client sent a message over `socket.max_message_size_bytes`.
+    TooBig,
 }
 
 impl CloseReason {
@@ -76,6 +78,15 @@ impl CloseReason {
             CloseReason::QueueFull => "session outgoing queue full",
             CloseReason::Replaced | CloseReason::ServerDisconnect => "server-side session disconnect",
             CloseReason::Malformed => "received malformed payload",
+            CloseReason::TooBig => "message too big",
+        }
+    }
+
+    /// The close frame's status code: 1009 for an oversize message, 1000 otherwise.
+    pub fn code(&self) -> u16 {
+        match self {
+            CloseReason::TooBig => 1009,
+            _ => 1000,
         }
     }
 }
