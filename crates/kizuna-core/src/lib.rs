@@ -8,6 +8,7 @@ pub mod account;
 pub mod auth;
 mod error;
 pub mod link;
+pub mod notification;
 pub mod realtime;
 pub mod session;
 pub mod storage;

@@ -115,7 +115,7 @@ server_test!(routes_of_unbuilt_features_answer_unimplemented_after_auth, |server
         (Method::POST, "/v2/group", "CreateGroup"),
         (Method::GET, "/v2/leaderboard/board1/owner/someone", "ListLeaderboardRecordsAroundOwner"),
         (Method::PUT, "/v2/tournament/t1", "WriteTournamentRecord"),
-        (Method::DELETE, "/v2/notification", "DeleteNotifications"),
+        (Method::GET, "/v2/match", "ListMatches"),
     ] {
         server.call(method, path, Auth::Bearer(&t), None).await.assert_error(501, 12, &format!("method {rpc} not implemented"));
     }

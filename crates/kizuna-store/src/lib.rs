@@ -14,6 +14,7 @@
 mod db;
 mod error;
 pub mod multi;
+pub mod notification;
 pub mod storage;
 pub mod users;
 pub mod wallet;

@@ -11,6 +11,7 @@ mod authenticate;
 pub mod bind;
 pub mod error;
 mod link;
+mod notification;
 mod rpc;
 mod session;
 mod storage;
@@ -71,6 +72,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(authenticate::routes())
         .merge(link::routes())
         .merge(session::routes())
+        .merge(notification::routes())
         .merge(storage::routes())
         .merge(user::routes())
         .merge(rpc::routes())

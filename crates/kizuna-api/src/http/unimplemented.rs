@@ -48,8 +48,6 @@ const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("GET", "/v2/leaderboard/{leaderboard_id}/owner/{owner_id}", "ListLeaderboardRecordsAroundOwner"),
     ("GET", "/v2/match", "ListMatches"),
     ("GET", "/v2/matchmaker/stats", "GetMatchmakerStats"),
-    ("DELETE", "/v2/notification", "DeleteNotifications"),
-    ("GET", "/v2/notification", "ListNotifications"),
     ("GET", "/v2/party", "ListParties"),
     ("GET", "/v2/tournament", "ListTournaments"),
     ("DELETE", "/v2/tournament/{tournament_id}", "DeleteTournamentRecord"),

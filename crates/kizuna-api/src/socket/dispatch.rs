@@ -46,7 +46,7 @@ pub(super) fn single_socket_notification() -> Shared {
                 id: uuid::Uuid::new_v4().to_string(),
                 subject: "single_socket".into(),
                 content: "{}".into(),
-                code: -7,
+                code: kizuna_core::notification::code::SINGLE_SOCKET,
                 sender_id: String::new(),
                 create_time: Some(now),
                 persistent: false,

@@ -1,0 +1,172 @@
+//! In-app notifications (Nakama `core_notification.go`, `api_notification.go`): persistent ones
+//! are stored and delivered live; non-persistent ones only reach sockets connected now. Every
+//! socket of the recipient gets them, as one `notifications` push per send.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use kizuna_proto::{
+    api,
+    realtime::{envelope::Message, Envelope, Notifications},
+};
+use kizuna_store::notification::{NewNotification, NotificationRow};
+use uuid::Uuid;
+
+use crate::{error::StoreContext, realtime::Outgoing, storage::is_json_object, timestamp, Core, Error};
+
+/// Reserved codes of notifications the server itself sends.
+pub mod code {
+    pub const DM_REQUEST: i32 = -1;
+    pub const FRIEND_REQUEST: i32 = -2;
+    pub const FRIEND_ACCEPT: i32 = -3;
+    pub const GROUP_ADD: i32 = -4;
+    pub const GROUP_JOIN_REQUEST: i32 = -5;
+    pub const FRIEND_JOIN_GAME: i32 = -6;
+    pub const SINGLE_SOCKET: i32 = -7;
+    pub const USER_BANNED: i32 = -8;
+    pub const FRIEND_REMOVE: i32 = -9;
+}
+
+/// A notification to send.
+#[derive(Debug, Clone)]
+pub struct NotificationSend {
+    pub user_id: Uuid,
+    pub subject: String,
+    /// A JSON object.
+    pub content: String,
+    pub code: i32,
+    /// `None`: sent by the system.
+    pub sender_id: Option<Uuid>,
+    pub persistent: bool,
+}
+
+/// The rules for notifications sent by runtime code: a subject, a JSON object, and a code that is
+/// positive or in the range left to games (-2000..=-1000); other negative codes are the server's.
+pub fn check_runtime_notification(n: &NotificationSend) -> Result<(), Error> {
+    if n.subject.is_empty() {
+        return Err(Error::invalid("expects subject to be a non-empty string"));
+    }
+    if !is_json_object(&n.content) {
+        return Err(Error::invalid("expects content to be a JSON object"));
+    }
+    if n.code <= 0 && !(-2000..=-1000).contains(&n.code) {
+        return Err(Error::invalid("expects code to number above 0"));
+    }
+    Ok(())
+}
+
+const BAD_CURSOR: &str = "Malformed cursor was used.";
+
+fn encode_cursor(micros: i64, id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(micros, id)).expect("cursor serializes"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, Uuid), Error> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::invalid(BAD_CURSOR))?;
+    serde_json::from_slice(&bytes).map_err(|_| Error::invalid(BAD_CURSOR))
+}
+
+fn listed(row: NotificationRow) -> api::Notification {
+    api::Notification {
+        id: row.id.to_string(),
+        subject: row.subject,
+        content: row.content.get().to_owned(),
+        code: row.code.into(),
+        // A system sender is stored as the nil UUID and listed as empty, as Nakama does.
+        sender_id: if row.sender_id.is_nil() { String::new() } else { row.sender_id.to_string() },
+        create_time: Some(timestamp(row.create_time)),
+        persistent: true,
+    }
+}
+
+impl Core {
+    /// Sends notifications: stores the persistent ones, then pushes each recipient's batch to every
+    /// socket the recipient has on this node. Code and subject rules are the caller's (see
+    /// [`check_runtime_notification`] for runtime code).
+    pub async fn notifications_send(&self, list: Vec<NotificationSend>) -> Result<(), Error> {
+        let now = kizuna_store::now();
+        let mut stored = Vec::new();
+        let mut by_user: BTreeMap<Uuid, Vec<api::Notification>> = BTreeMap::new();
+        for (i, n) in list.into_iter().enumerate() {
+            let id = Uuid::new_v4();
+            // One microsecond apart, so a batch lists in the order it was sent.
+            let now = now + chrono::Duration::microseconds(i as i64);
+            let sender = n.sender_id.unwrap_or(Uuid::nil());
+            if n.persistent {
+                stored.push(NewNotification {
+                    id,
+                    user_id: n.user_id,
+                    subject: n.subject.clone(),
+                    content: n.content.clone(),
+                    code: n.code as i16,
+                    sender_id: sender,
+                    create_time: now,
+                });
+            }
+            by_user.entry(n.user_id).or_default().push(api::Notification {
+                id: id.to_string(),
+                subject: n.subject,
+                content: n.content,
+                code: n.code,
+                // Live delivery carries the nil UUID for the system, as Nakama's does.
+                sender_id: sender.to_string(),
+                create_time: Some(timestamp(now)),
+                persistent: n.persistent,
+            });
+        }
+        self.store().notifications_insert(&stored).await.or_internal("Error sending notifications.")?;
+        for (user_id, notifications) in by_user {
+            let push = Outgoing::new(Envelope {
+                cid: String::new(),
+                message: Some(Message::Notifications(Notifications { notifications })),
+            });
+            self.sessions().send_to_user(user_id, &push);
+        }
+        Ok(())
+    }
+
+    /// `GET /v2/notification` — ListNotifications. Oldest first; the cacheable cursor always points
+    /// after the last notification seen, so a client can come back for only newer ones.
+    pub async fn list_notifications(&self, user_id: Uuid, limit: Option<i32>, cursor: &str) -> Result<api::NotificationList, Error> {
+        let limit = match limit {
+            None => 1,
+            Some(l) if (1..=100).contains(&l) => l as usize,
+            Some(_) => return Err(Error::invalid("Invalid limit - limit must be between 1 and 100.")),
+        };
+        let after = if cursor.is_empty() { None } else { Some(decode_cursor(cursor)?) };
+        let after_time = match after {
+            Some((micros, id)) => Some((
+                chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| Error::invalid(BAD_CURSOR))?,
+                id,
+            )),
+            None => None,
+        };
+        let rows = self
+            .store()
+            .notifications_list(user_id, after_time, limit)
+            .await
+            .or_internal("Error retrieving notifications.")?;
+        let cacheable_cursor = match rows.last() {
+            Some(last) => encode_cursor(last.create_time.timestamp_micros(), last.id),
+            None if !cursor.is_empty() => cursor.to_owned(),
+            None => encode_cursor(0, Uuid::nil()),
+        };
+        Ok(api::NotificationList { notifications: rows.into_iter().map(listed).collect(), cacheable_cursor })
+    }
+
+    /// `DELETE /v2/notification` — DeleteNotifications. Unknown ids are ignored.
+    pub async fn delete_notifications(&self, user_id: Uuid, ids: &[String]) -> Result<(), Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut parsed = Vec::with_capacity(ids.len());
+        for id in ids {
+            // Nakama passes the strings to the database, which rejects a non-UUID: an internal
+            // error with this message.
+            let id = Uuid::parse_str(id).map_err(|e| Error::internal("Error while deleting notifications.", e))?;
+            parsed.push(id);
+        }
+        self.store().notifications_delete(user_id, &parsed).await.or_internal("Error while deleting notifications.")?;
+        Ok(())
+    }
+}
