@@ -18,8 +18,10 @@ impl Core {
             .ok_or(Error::NotFound("Account not found.".into()))?;
         let devices = self.store().devices_of(user_id).await.or_internal("Error retrieving user account.")?;
         let verify_time = (row.verify_time != kizuna_store::epoch()).then(|| timestamp(row.verify_time));
+        let mut user = user_from_row(&row);
+        self.fill_online(&mut user);
         Ok(api::Account {
-            user: Some(user_from_row(&row)),
+            user: Some(user),
             wallet: row.wallet.get().to_owned(),
             email: row.email.clone().unwrap_or_default(),
             devices: devices.into_iter().map(|id| api::AccountDevice { id, vars: Default::default() }).collect(),

@@ -11,6 +11,7 @@ pub mod link;
 pub mod notification;
 pub mod realtime;
 pub mod session;
+pub mod status;
 pub mod storage;
 pub mod wallet;
 pub mod user;
@@ -45,6 +46,10 @@ struct Inner {
     session_keys: session::Keys,
     /// Live socket sessions on this node.
     realtime_sessions: realtime::Sessions,
+    /// Presences of sessions on streams.
+    tracker: Box<dyn realtime::Tracker>,
+    /// Status follows of sessions.
+    follows: realtime::StatusFollows,
 }
 
 impl Core {
@@ -57,6 +62,8 @@ impl Core {
                 session_keys,
                 config,
                 realtime_sessions: realtime::Sessions::default(),
+                tracker: Box::new(realtime::LocalTracker::default()),
+                follows: realtime::StatusFollows::default(),
             }),
         }
     }

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::{error::StoreContext, timestamp, Core, Error};
 
-/// The wire `User` for a stored account. `online` comes from presence, which the realtime layer
-/// fills in; until then it is false.
+/// The wire `User` for a stored account. `online` is false here; [`Core::fill_online`] sets it
+/// from live status presences.
 pub(crate) fn user_from_row(row: &UserRow) -> api::User {
     api::User {
         id: row.id.to_string(),
@@ -47,6 +47,10 @@ impl Core {
             .users_by_any(&parsed, usernames, facebook_ids)
             .await
             .or_internal("Error retrieving user accounts.")?;
-        Ok(api::Users { users: rows.iter().map(user_from_row).collect() })
+        let mut users: Vec<api::User> = rows.iter().map(user_from_row).collect();
+        for user in &mut users {
+            self.fill_online(user);
+        }
+        Ok(api::Users { users })
     }
 }

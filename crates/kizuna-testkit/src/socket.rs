@@ -94,6 +94,19 @@ impl TestSocket {
         self.recv().await
     }
 
+    /// Sends a request and returns the envelope answering its `cid`, skipping pushes that arrive
+    /// before it (for sockets whose pushes a test does not examine).
+    pub async fn request_skipping_pushes(&mut self, envelope: Value) -> Value {
+        let cid = envelope["cid"].clone();
+        self.send(envelope).await;
+        loop {
+            let got = self.recv().await;
+            if got.get("cid") == Some(&cid) {
+                return got;
+            }
+        }
+    }
+
     /// Waits for the server to close the socket; returns the close code and reason if sent.
     pub async fn closed(&mut self) -> Option<(u16, String)> {
         loop {

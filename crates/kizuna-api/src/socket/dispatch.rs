@@ -64,7 +64,26 @@ fn chrono_now() -> prost_types::Timestamp {
 }
 
 /// Handles one request; `Break` closes the socket.
-pub(super) async fn handle(_state: &ApiState, session: &SessionHandle, envelope: Envelope) -> ControlFlow<()> {
+/// The error envelope for a failed request: validation failures are BAD_INPUT, everything else a
+/// RUNTIME_EXCEPTION (internal causes are logged here, once).
+fn core_error(cid: &str, e: kizuna_core::Error) -> Envelope {
+    let c = match &e {
+        kizuna_core::Error::InvalidArgument(_) => code::BAD_INPUT,
+        kizuna_core::Error::Internal { source, .. } => {
+            tracing::error!(error = ?source, message = %e, "internal error on socket request");
+            code::RUNTIME_EXCEPTION
+        }
+        _ => code::RUNTIME_EXCEPTION,
+    };
+    error_envelope(cid, c, e.message())
+}
+
+/// An empty acknowledgement: only the cid.
+fn ack(cid: String) -> Envelope {
+    Envelope { cid, message: None }
+}
+
+pub(super) async fn handle(state: &ApiState, session: &SessionHandle, envelope: Envelope) -> ControlFlow<()> {
     let cid = envelope.cid;
     let Some(message) = envelope.message else {
         reply(session, error_envelope(&cid, code::MISSING_PAYLOAD, "Missing message."));
@@ -75,6 +94,18 @@ pub(super) async fn handle(_state: &ApiState, session: &SessionHandle, envelope:
         Message::Ping(_) => reply(session, Envelope { cid, message: Some(Message::Pong(Pong {})) }),
         // A client pong is accepted and ignored.
         Message::Pong(_) => {}
+        Message::StatusFollow(f) => match state.core.status_follow(session, &f.user_ids, &f.usernames).await {
+            Ok(status) => reply(session, Envelope { cid, message: Some(Message::Status(status)) }),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
+        Message::StatusUnfollow(u) => match state.core.status_unfollow(session, &u.user_ids) {
+            Ok(()) => reply(session, ack(cid)),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
+        Message::StatusUpdate(u) => match state.core.status_update(session, u.status) {
+            Ok(()) => reply(session, ack(cid)),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
         Message::Rpc(rpc) => {
             // No runtime functions can be registered yet: Nakama's answer for an unknown id.
             let (c, m) = if rpc.id.is_empty() {

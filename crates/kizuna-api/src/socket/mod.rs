@@ -102,18 +102,18 @@ async fn upgrade(
         return plain(StatusCode::UNAUTHORIZED, "Missing or invalid token");
     };
     let _lang = if query.lang.is_empty() { "en".to_owned() } else { query.lang };
-    let _appear_online = matches!(query.status.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True");
+    let appear_online = matches!(query.status.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True");
     let config = s.socket.as_ref().clone();
     // The WebSocket layer gets headroom so an oversize message reaches our own check, which
     // closes with 1009 as Nakama does; beyond the headroom the connection just ends.
     let hard_limit = config.max_message_size_bytes.saturating_mul(16).max(64 * 1024);
     ws.max_message_size(hard_limit)
         .max_frame_size(hard_limit)
-        .on_upgrade(move |socket| serve(s, socket, session.user_id, session.username, format))
+        .on_upgrade(move |socket| serve(s, socket, session.user_id, session.username, format, appear_online))
 }
 
 /// Runs one connected session until it closes, then removes it from the registry.
-async fn serve(s: ApiState, socket: WebSocket, user_id: uuid::Uuid, username: String, format: Format) {
+async fn serve(s: ApiState, socket: WebSocket, user_id: uuid::Uuid, username: String, format: Format, appear_online: bool) {
     let config = s.socket.as_ref().clone();
     let (handle, queue, close) = SessionHandle::new(user_id, username, format, config.outgoing_queue_size);
     let sessions = s.core.sessions();
@@ -123,7 +123,7 @@ async fn serve(s: ApiState, socket: WebSocket, user_id: uuid::Uuid, username: St
             older.close(CloseReason::Replaced);
         }
     }
-    sessions.add(handle.clone());
+    s.core.session_opened(&handle, appear_online);
     tracing::debug!(session = %handle.id, user = %user_id, "socket connected");
     let (sink, mut stream) = socket.split();
     let writer = tokio::spawn(writer::run(sink, queue, close.clone(), config.clone(), format));
@@ -173,7 +173,7 @@ async fn serve(s: ApiState, socket: WebSocket, user_id: uuid::Uuid, username: St
             break;
         }
     }
-    sessions.remove(handle.id);
+    s.core.session_closed(&handle);
     // Let the writer flush what is queued (including a final error) and send the close frame.
     handle.close(CloseReason::ServerDisconnect);
     let _ = writer.await;

@@ -10,5 +10,9 @@
 //! caches its JSON and protobuf bytes, so a broadcast to many sessions serialises at most twice.
 
 mod session;
+mod status;
+pub mod tracker;
 
-pub use session::{Format, Outgoing, SessionHandle, SessionId, Sessions, CloseReason};
+pub use session::{CloseReason, Format, Outgoing, SessionHandle, SessionId, Sessions};
+pub use status::StatusFollows;
+pub use tracker::{LocalTracker, Presence, PresenceEvent, PresenceMeta, Stream, Tracker};
