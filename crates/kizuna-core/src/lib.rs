@@ -13,6 +13,7 @@ pub mod realtime;
 pub mod session;
 pub mod status;
 pub mod storage;
+pub mod stream;
 pub mod wallet;
 pub mod user;
 mod validate;

@@ -41,7 +41,7 @@ impl Core {
         self.inner.follows.unfollow_all(session.id);
         self.sessions().remove(session.id);
         for event in events {
-            self.route_presence_event(event);
+            self.route_stream_event(event);
         }
     }
 

@@ -1,0 +1,154 @@
+//! Streams (Nakama `stream_manager.go`, `message_router.go`, semantics §13): the runtime's way to
+//! put sessions on custom presence streams, list them, and send them data. Built-in modes
+//! (status, chat, matches, parties) belong to their features; these functions serve any mode, and
+//! their presence events are pushed as `stream_presence_event` for custom modes.
+
+use kizuna_proto::realtime::{self, envelope::Message, Envelope, StreamData, StreamPresenceEvent, UserPresence};
+use uuid::Uuid;
+
+use crate::{
+    realtime::{tracker::mode, Outgoing, Presence, PresenceEvent, PresenceMeta, SessionId, Stream},
+    Core, Error,
+};
+
+/// The highest built-in stream mode; higher modes are custom streams.
+const LAST_BUILT_IN_MODE: u8 = mode::PARTY;
+
+fn uuid_text(u: Uuid) -> String {
+    if u.is_nil() { String::new() } else { u.to_string() }
+}
+
+/// The wire form of a stream (nil UUIDs as empty strings).
+pub fn stream_to_wire(stream: &Stream) -> realtime::Stream {
+    realtime::Stream {
+        mode: stream.mode.into(),
+        subject: uuid_text(stream.subject),
+        subcontext: uuid_text(stream.subcontext),
+        label: stream.label.clone(),
+    }
+}
+
+fn presence_to_wire(p: &Presence) -> UserPresence {
+    UserPresence {
+        user_id: p.user_id.to_string(),
+        session_id: p.session_id.to_string(),
+        username: p.meta.username.clone(),
+        persistence: p.meta.persistence,
+        status: (!p.meta.status.is_empty()).then(|| p.meta.status.clone()),
+    }
+}
+
+/// How a session should appear on a stream.
+#[derive(Debug, Clone, Default)]
+pub struct StreamJoin {
+    pub hidden: bool,
+    pub persistence: bool,
+    pub status: String,
+}
+
+impl Core {
+    /// Puts a live session on a stream. Returns whether it was new. The session must be on this
+    /// node and belong to `user_id`.
+    pub fn stream_user_join(&self, user_id: Uuid, session_id: SessionId, stream: Stream, join: StreamJoin) -> Result<bool, Error> {
+        let presence = self.stream_presence(user_id, session_id, stream, join)?;
+        let (new, event) = self.inner.tracker.track(presence);
+        self.route_stream_event(event);
+        Ok(new)
+    }
+
+    /// Changes a session's presence metadata on a stream (leave + join for observers).
+    pub fn stream_user_update(&self, user_id: Uuid, session_id: SessionId, stream: Stream, join: StreamJoin) -> Result<(), Error> {
+        let presence = self.stream_presence(user_id, session_id, stream, join)?;
+        let event = self.inner.tracker.update(presence);
+        self.route_stream_event(event);
+        Ok(())
+    }
+
+    /// Takes a session off a stream (also how runtime code kicks a presence).
+    pub fn stream_user_leave(&self, session_id: SessionId, stream: &Stream) {
+        let event = self.inner.tracker.untrack(session_id, stream);
+        self.route_stream_event(event);
+    }
+
+    /// The presences on a stream.
+    pub fn stream_user_list(&self, stream: &Stream, include_hidden: bool, include_not_hidden: bool) -> Vec<Presence> {
+        self.inner
+            .tracker
+            .list(stream, true)
+            .into_iter()
+            .filter(|p| if p.meta.hidden { include_hidden } else { include_not_hidden })
+            .collect()
+    }
+
+    /// One session's presence on a stream.
+    pub fn stream_user_get(&self, session_id: SessionId, stream: &Stream) -> Option<Presence> {
+        self.inner.tracker.get(session_id, stream)
+    }
+
+    /// How many sessions are on a stream (hidden ones included).
+    pub fn stream_count(&self, stream: &Stream) -> usize {
+        self.inner.tracker.list(stream, true).len()
+    }
+
+    /// Removes everyone from a stream without presence events.
+    pub fn stream_close(&self, stream: &Stream) {
+        for p in self.inner.tracker.list(stream, true) {
+            let _ = self.inner.tracker.untrack(p.session_id, stream);
+        }
+    }
+
+    /// Sends `data` to every session on the stream, or only to `only` when given. Encoded once.
+    pub fn stream_send(&self, stream: &Stream, data: String, only: Option<&[SessionId]>, reliable: bool) -> usize {
+        let push = Outgoing::new(Envelope {
+            cid: String::new(),
+            message: Some(Message::StreamData(StreamData { stream: Some(stream_to_wire(stream)), sender: None, data, reliable })),
+        });
+        let mut delivered = 0;
+        for p in self.inner.tracker.list(stream, true) {
+            if only.is_some_and(|o| !o.contains(&p.session_id)) {
+                continue;
+            }
+            if self.sessions().get(p.session_id).is_some_and(|h| h.send(push.clone())) {
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+
+    fn stream_presence(&self, user_id: Uuid, session_id: SessionId, stream: Stream, join: StreamJoin) -> Result<Presence, Error> {
+        let handle = self.sessions().get(session_id).filter(|h| h.user_id == user_id);
+        let Some(handle) = handle else {
+            return Err(Error::NotFound("Session not found.".into()));
+        };
+        Ok(Presence {
+            session_id,
+            user_id,
+            stream,
+            meta: PresenceMeta { username: handle.username, hidden: join.hidden, persistence: join.persistence, status: join.status },
+        })
+    }
+
+    /// Presence events of custom streams go to every session on the stream at delivery time (so
+    /// a joiner sees its own join and a leaver does not see its own leave); built-in modes are
+    /// routed by their features.
+    pub(crate) fn route_stream_event(&self, event: PresenceEvent) {
+        let Some(stream) = &event.stream else { return };
+        if stream.mode <= LAST_BUILT_IN_MODE {
+            self.route_presence_event(event);
+            return;
+        }
+        let push = Outgoing::new(Envelope {
+            cid: String::new(),
+            message: Some(Message::StreamPresenceEvent(StreamPresenceEvent {
+                stream: Some(stream_to_wire(stream)),
+                joins: event.joins.iter().map(presence_to_wire).collect(),
+                leaves: event.leaves.iter().map(presence_to_wire).collect(),
+            })),
+        });
+        for p in self.inner.tracker.list(stream, true) {
+            if let Some(h) = self.sessions().get(p.session_id) {
+                h.send(push.clone());
+            }
+        }
+    }
+}
