@@ -12,6 +12,7 @@
 
 pub mod report;
 pub mod scenario;
+pub mod socket;
 
 use std::{
     collections::BTreeMap,

@@ -20,8 +20,10 @@ fn usage() -> String {
     let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
     format!(
         "usage: kizuna-bench SCENARIO --target http://host:7350 [--server-key defaultkey] [--clients 64] \
-         [--duration 10s] [--warmup 2s] [--rate REQ_PER_SEC] [--json]\nscenarios: {}\n\
-         not yet available (the server features are not built): rpc-echo, socket-hold, chat-fanout, match-relay, status-fanout",
+         [--duration 10s] [--warmup 2s] [--rate REQ_PER_SEC] [--server-pid PID] [--json]\nscenarios: {}, \
+         socket-hold (--clients sockets held for --duration; --server-pid for memory per socket), \
+         status-fanout (--clients followers of one user updating status for --duration)\n\
+         not yet available (the server features are not built): rpc-echo, chat-fanout, match-relay",
         names.join(", ")
     )
 }
@@ -43,11 +45,16 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
         println!("{}", usage());
         return Ok(std::process::ExitCode::SUCCESS);
     }
-    let scenario = Scenario::parse(&args[0]).ok_or_else(|| anyhow::anyhow!("unknown scenario {:?}\n{}", args[0], usage()))?;
+    let socket_scenario = matches!(args[0].as_str(), "socket-hold" | "status-fanout");
+    let scenario = Scenario::parse(&args[0]);
+    if scenario.is_none() && !socket_scenario {
+        anyhow::bail!("unknown scenario {:?}\n{}", args[0], usage());
+    }
     let mut target = None;
     let mut server_key = "defaultkey".to_owned();
     let mut options = RunOptions { clients: 64, duration: Duration::from_secs(10), warmup: Duration::from_secs(2), rate: None };
     let mut json = false;
+    let mut server_pid = None;
     let mut i = 1;
     while i < args.len() {
         let flag = args[i].as_str();
@@ -63,11 +70,31 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
             "--warmup" => options.warmup = parse_duration(&value()?).ok_or_else(|| anyhow::anyhow!("bad --warmup"))?,
             "--rate" => options.rate = Some(value()?.parse()?),
             "--json" => json = true,
+            "--server-pid" => server_pid = Some(value()?.parse()?),
             other => anyhow::bail!("unknown flag {other}\n{}", usage()),
         }
         i += 1;
     }
     let target = Target::new(&target.ok_or_else(|| anyhow::anyhow!("--target is required"))?, &server_key)?;
+    let Some(scenario) = scenario else {
+        // Socket scenarios: --clients is the number of sockets (followers for status-fanout).
+        let out = if args[0] == "socket-hold" {
+            let r = kizuna_bench::socket::socket_hold(&target, options.clients, options.duration, server_pid).await?;
+            let failed = r.failed > 0 || r.pongs < r.connected;
+            (serde_json::to_value(&r)?, failed)
+        } else {
+            let r = kizuna_bench::socket::status_fanout(&target, options.clients, options.duration).await?;
+            let failed = r.missing > 0;
+            (serde_json::to_value(&r)?, failed)
+        };
+        if json {
+            println!("{}", out.0);
+        } else {
+            println!("{}", serde_json::to_string_pretty(&out.0)?);
+            println!("{}", if out.1 { "result: ERRORS (failed sockets, missing pongs or undelivered events)" } else { "result: no errors" });
+        }
+        return Ok(if out.1 { std::process::ExitCode::FAILURE } else { std::process::ExitCode::SUCCESS });
+    };
     let report = run(scenario, target, options).await?;
     if json {
         println!("{}", serde_json::to_string(&report)?);

@@ -134,14 +134,14 @@ mod tests {
 }
 
 /// The `uid` claim of a session token.
-fn user_id_of(token: &str) -> anyhow::Result<String> {
+pub(crate) fn user_id_of(token: &str) -> anyhow::Result<String> {
     let payload = token.split('.').nth(1).ok_or_else(|| anyhow::anyhow!("malformed session token"))?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?;
     let claims: Value = serde_json::from_slice(&bytes)?;
     Ok(claims["uid"].as_str().unwrap_or_default().to_owned())
 }
 
-async fn authenticate(target: &Target, device_id: &str) -> anyhow::Result<String> {
+pub(crate) async fn authenticate(target: &Target, device_id: &str) -> anyhow::Result<String> {
     let response = target
         .http
         .post(format!("{}/v2/account/authenticate/device", target.base_url))

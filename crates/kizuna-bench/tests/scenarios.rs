@@ -35,3 +35,19 @@ async fn open_loop_sends_about_the_requested_rate_and_counts_errors() {
     assert!(report.table().ends_with("ERRORS\n"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn socket_scenarios_run_against_a_real_server() {
+    let server = TestServer::start(TestBackend::Sqlite).await.expect("sqlite is always available");
+    let target = Target::new(&server.url(""), "defaultkey").unwrap();
+    // The test server runs in this process, so its pid is ours: the memory figure is computed.
+    let hold = kizuna_bench::socket::socket_hold(&target, 20, Duration::from_millis(50), Some(std::process::id())).await.unwrap();
+    assert_eq!((hold.connected, hold.failed, hold.pongs), (20, 0, 20));
+    assert!(hold.server_bytes_per_socket.is_some());
+    let fanout = kizuna_bench::socket::status_fanout(&target, 5, Duration::from_millis(300)).await.unwrap();
+    assert!(fanout.updates > 0);
+    assert_eq!(fanout.missing, 0, "{fanout:?}");
+    assert_eq!(fanout.delivered, fanout.updates * 5);
+    assert!(fanout.p50_ms <= fanout.p99_ms);
+    server.stop().await;
+}
