@@ -46,10 +46,13 @@ pub const OPTIONS: &[Opt] = &[
     Opt { key: "socket.port", default: Int(7350), help: "Port of the REST API and realtime socket; 0 picks a free port." },
     Opt { key: "socket.max_request_size_bytes", default: Int(262_144), help: "Largest accepted HTTP request body." },
     Opt { key: "socket.max_message_size_bytes", default: Int(4096), help: "Largest accepted realtime socket message; larger ones close the socket." },
+    Opt { key: "socket.read_buffer_size_bytes", default: Int(1024), help: "WebSocket read buffer per socket (Nakama: 4096; smaller keeps idle sockets lean, messages up to max_message_size_bytes still fit)." },
+    Opt { key: "socket.write_buffer_size_bytes", default: Int(1024), help: "WebSocket write buffer per socket (Nakama: 4096)." },
     Opt { key: "socket.outgoing_queue_size", default: Int(64), help: "Messages queued per socket before it is closed as too slow." },
     Opt { key: "socket.ping_period_ms", default: Int(15_000), help: "Interval of WebSocket pings to each socket; must be below pong_wait_ms." },
     Opt { key: "socket.pong_wait_ms", default: Int(25_000), help: "A socket that sends nothing (not even a pong) for this long is closed." },
     Opt { key: "socket.write_wait_ms", default: Int(5_000), help: "Deadline for writing one message to a socket." },
+    Opt { key: "socket.close_ack_wait_ms", default: Int(2_000), help: "How long a closing socket waits for the client's close frame." },
     Opt { key: "session.single_socket", default: Bool(false), help: "Allow one socket per user; a new one closes the older ones." },
     Opt { key: "database.address", default: Str(""), help: "PostgreSQL as user:pass@host:port/db or a postgres:// URL; empty uses embedded SQLite in data_dir." },
     Opt { key: "database.max_open_conns", default: Int(100), help: "Most open database connections (SQLite readers are capped at 8)." },
@@ -103,10 +106,13 @@ pub struct SocketConfig {
     pub port: u16,
     pub max_request_size_bytes: usize,
     pub max_message_size_bytes: usize,
+    pub read_buffer_size_bytes: usize,
+    pub write_buffer_size_bytes: usize,
     pub outgoing_queue_size: usize,
     pub ping_period_ms: u64,
     pub pong_wait_ms: u64,
     pub write_wait_ms: u64,
+    pub close_ack_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -111,10 +111,13 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
         metrics,
         socket: Arc::new(kizuna_api::socket::SocketConfig {
             max_message_size_bytes: config.socket.max_message_size_bytes,
+            read_buffer_size_bytes: config.socket.read_buffer_size_bytes,
+            write_buffer_size_bytes: config.socket.write_buffer_size_bytes,
             outgoing_queue_size: config.socket.outgoing_queue_size,
             ping_period: Duration::from_millis(config.socket.ping_period_ms),
             pong_wait: Duration::from_millis(config.socket.pong_wait_ms),
             write_wait: Duration::from_millis(config.socket.write_wait_ms),
+            close_ack_wait: Duration::from_millis(config.socket.close_ack_wait_ms),
             single_socket: config.session.single_socket,
         }),
     };

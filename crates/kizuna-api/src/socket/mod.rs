@@ -31,10 +31,18 @@ use crate::http::{strip_auth_prefix, ApiState};
 #[derive(Debug, Clone)]
 pub struct SocketConfig {
     pub max_message_size_bytes: usize,
+    /// Per-connection WebSocket read and write buffers (`socket.read_buffer_size_bytes`,
+    /// `socket.write_buffer_size_bytes`). The library default is 128 KiB each, which alone would
+    /// make an idle socket cost over 100 KiB; Nakama uses 4 KiB, we default to 1 KiB
+    /// (docs/benchmarks.md has the measurements).
+    pub read_buffer_size_bytes: usize,
+    pub write_buffer_size_bytes: usize,
     pub outgoing_queue_size: usize,
     pub ping_period: Duration,
     pub pong_wait: Duration,
     pub write_wait: Duration,
+    /// How long to wait for the client's close frame after ours (`socket.close_ack_wait_ms`).
+    pub close_ack_wait: Duration,
     pub single_socket: bool,
 }
 
@@ -42,10 +50,13 @@ impl Default for SocketConfig {
     fn default() -> Self {
         SocketConfig {
             max_message_size_bytes: 4096,
+            read_buffer_size_bytes: 1024,
+            write_buffer_size_bytes: 1024,
             outgoing_queue_size: 64,
             ping_period: Duration::from_millis(15_000),
             pong_wait: Duration::from_millis(25_000),
             write_wait: Duration::from_millis(5_000),
+            close_ack_wait: Duration::from_millis(2_000),
             single_socket: false,
         }
     }
@@ -109,6 +120,8 @@ async fn upgrade(
     let hard_limit = config.max_message_size_bytes.saturating_mul(16).max(64 * 1024);
     ws.max_message_size(hard_limit)
         .max_frame_size(hard_limit)
+        .read_buffer_size(config.read_buffer_size_bytes)
+        .write_buffer_size(config.write_buffer_size_bytes)
         .on_upgrade(move |socket| serve(s, socket, session.user_id, session.username, format, appear_online))
 }
 
@@ -169,7 +182,9 @@ async fn serve(s: ApiState, socket: WebSocket, user_id: uuid::Uuid, username: St
             handle.close(CloseReason::Malformed);
             break;
         };
-        if dispatch::handle(&s, &handle, envelope).await.is_break() {
+        // Boxed: request handling (database queries included) would otherwise be laid out inline
+        // in this task's state, and every idle socket would carry its size.
+        if Box::pin(dispatch::handle(&s, &handle, envelope)).await.is_break() {
             break;
         }
     }
@@ -177,6 +192,15 @@ async fn serve(s: ApiState, socket: WebSocket, user_id: uuid::Uuid, username: St
     // Let the writer flush what is queued (including a final error) and send the close frame.
     handle.close(CloseReason::ServerDisconnect);
     let _ = writer.await;
+    // Keep reading until the client answers our close frame (or the deadline passes): closing the
+    // TCP connection with unread client data in the buffer makes the kernel send a reset, and the
+    // client would lose our close frame (and any last reply) — Nakama waits the same way.
+    let deadline = tokio::time::Instant::now() + config.close_ack_wait;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, stream.next()).await {
+        if matches!(frame, WsMessage::Close(_)) {
+            break;
+        }
+    }
     tracing::debug!(session = %handle.id, "socket closed");
 }
 
@@ -189,3 +213,4 @@ pub(crate) fn error_envelope(cid: &str, code: i32, message: &str) -> Envelope {
 }
 
 pub(crate) type Shared = Arc<kizuna_core::realtime::Outgoing>;
+

@@ -1,5 +1,10 @@
 //! The `kizuna` binary: parse configuration, set up logging, serve until SIGINT/SIGTERM.
 
+/// mimalloc keeps per-connection memory low and steady under many concurrent sockets (measured in
+/// docs/benchmarks.md: glibc's per-thread arenas and fragmentation cost kilobytes per socket).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use kizuna_server::{
     config::{self, Command},
     database_config, logging, start, Listeners,
