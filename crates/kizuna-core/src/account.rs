@@ -71,6 +71,10 @@ impl Core {
     pub async fn delete_account(&self, user_id: Uuid) -> Result<(), Error> {
         self.store().delete_user(user_id).await.or_internal("Error deleting user account.")?;
         self.invalidate_all_sessions(user_id);
+        // Live sockets of a deleted account are disconnected, as in Nakama.
+        for session in self.sessions().of_user(user_id) {
+            session.close(crate::realtime::CloseReason::ServerDisconnect);
+        }
         Ok(())
     }
 }

@@ -102,3 +102,13 @@ server_test!(closed_sockets_leave_the_registry, |server| {
     // Wait for the server to notice both closes, bounded.
     tokio::time::timeout(kizuna_testkit::socket::WAIT, sessions.wait_until_gone(uid)).await.expect("sessions removed");
 });
+
+server_test!(deleting_the_account_disconnects_its_sockets, |server| {
+    let token = server.new_user_token().await;
+    let mut s = server.socket(&format!("token={token}")).await.unwrap();
+    s.request(json!({"cid": "1", "ping": {}})).await;
+    server.call(reqwest::Method::DELETE, "/v2/account", kizuna_testkit::Auth::Bearer(&token), None).await.ok();
+    assert_eq!(s.closed().await, Some((1000, "server-side session disconnect".to_owned())));
+    // And the token can no longer open one.
+    assert_eq!(server.socket(&format!("token={token}")).await.err().map(|e| e.0), Some(401));
+});
