@@ -87,7 +87,7 @@ impl Core {
 
     /// How many sessions are on a stream (hidden ones included).
     pub fn stream_count(&self, stream: &Stream) -> usize {
-        self.inner.tracker.list(stream, true).len()
+        self.inner.tracker.session_ids(stream).len()
     }
 
     /// Removes everyone from a stream without presence events.
@@ -104,11 +104,11 @@ impl Core {
             message: Some(Message::StreamData(StreamData { stream: Some(stream_to_wire(stream)), sender: None, data, reliable })),
         });
         let mut delivered = 0;
-        for p in self.inner.tracker.list(stream, true) {
-            if only.is_some_and(|o| !o.contains(&p.session_id)) {
+        for session in self.inner.tracker.session_ids(stream) {
+            if only.is_some_and(|o| !o.contains(&session)) {
                 continue;
             }
-            if self.sessions().get(p.session_id).is_some_and(|h| h.send(push.clone())) {
+            if self.sessions().get(session).is_some_and(|h| h.send(push.clone())) {
                 delivered += 1;
             }
         }
@@ -145,8 +145,8 @@ impl Core {
                 leaves: event.leaves.iter().map(presence_to_wire).collect(),
             })),
         });
-        for p in self.inner.tracker.list(stream, true) {
-            if let Some(h) = self.sessions().get(p.session_id) {
+        for session in self.inner.tracker.session_ids(stream) {
+            if let Some(h) = self.sessions().get(session) {
                 h.send(push.clone());
             }
         }

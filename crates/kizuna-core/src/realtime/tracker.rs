@@ -83,6 +83,9 @@ pub trait Tracker: Send + Sync {
     fn list(&self, stream: &Stream, include_hidden: bool) -> Vec<Presence>;
     /// A session's presence on a stream.
     fn get(&self, session: SessionId, stream: &Stream) -> Option<Presence>;
+    /// The sessions on a stream (hidden ones included), unordered: what delivery needs, without
+    /// copying presences.
+    fn session_ids(&self, stream: &Stream) -> Vec<SessionId>;
 }
 
 #[derive(Default)]
@@ -181,6 +184,11 @@ impl Tracker for LocalTracker {
 
     fn get(&self, session: SessionId, stream: &Stream) -> Option<Presence> {
         self.state.read().expect("tracker lock").by_stream.get(stream)?.get(&session).cloned()
+    }
+
+    fn session_ids(&self, stream: &Stream) -> Vec<SessionId> {
+        let state = self.state.read().expect("tracker lock");
+        state.by_stream.get(stream).map(|m| m.keys().copied().collect()).unwrap_or_default()
     }
 }
 
