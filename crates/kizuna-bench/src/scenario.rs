@@ -120,19 +120,6 @@ fn storage_write_body(key: &str, value: &str) -> Value {
     serde_json::json!({ "objects": [{ "collection": "bench", "key": key, "value": value }] })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn stamped_values_keep_one_kib_and_differ() {
-        let v = super::one_kib_value();
-        assert_eq!(v.len(), 1024);
-        let (a, b) = (super::stamped(&v, 1), super::stamped(&v, 2));
-        assert_eq!((a.len(), b.len()), (1024, 1024));
-        assert_ne!(a, b);
-        assert!(serde_json::from_str::<serde_json::Value>(&a).unwrap().is_object());
-    }
-}
-
 /// The `uid` claim of a session token.
 pub(crate) fn user_id_of(token: &str) -> anyhow::Result<String> {
     let payload = token.split('.').nth(1).ok_or_else(|| anyhow::anyhow!("malformed session token"))?;
@@ -205,5 +192,18 @@ impl Prepared {
         // Read the whole body: a server is not done until the client has the answer.
         response.bytes().await.map_err(|_| "body".to_owned())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stamped_values_keep_one_kib_and_differ() {
+        let v = super::one_kib_value();
+        assert_eq!(v.len(), 1024);
+        let (a, b) = (super::stamped(&v, 1), super::stamped(&v, 2));
+        assert_eq!((a.len(), b.len()), (1024, 1024));
+        assert_ne!(a, b);
+        assert!(serde_json::from_str::<serde_json::Value>(&a).unwrap().is_object());
     }
 }

@@ -66,6 +66,25 @@ fn decode_cursor(cursor: &str) -> Result<(i64, Uuid), Error> {
     serde_json::from_slice(&bytes).map_err(|_| Error::invalid(BAD_CURSOR))
 }
 
+/// The push a socket replaced under `session.single_socket` gets before it is closed: code −7,
+/// not persistent, delivered to that socket only (not to the user's new one).
+pub fn single_socket_push() -> std::sync::Arc<Outgoing> {
+    Outgoing::new(Envelope {
+        cid: String::new(),
+        message: Some(Message::Notifications(Notifications {
+            notifications: vec![api::Notification {
+                id: Uuid::new_v4().to_string(),
+                subject: "single_socket".into(),
+                content: "{}".into(),
+                code: code::SINGLE_SOCKET,
+                sender_id: String::new(),
+                create_time: Some(timestamp(kizuna_store::now())),
+                persistent: false,
+            }],
+        })),
+    })
+}
+
 fn listed(row: NotificationRow) -> api::Notification {
     api::Notification {
         id: row.id.to_string(),

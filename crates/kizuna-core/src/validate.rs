@@ -24,16 +24,13 @@ pub(crate) fn invalid_username(s: &str) -> bool {
     s.chars().any(is_cntrl) || s.contains("[]")
 }
 
-/// `^.+@.+\..+$` on a string already known to have no whitespace.
+/// `^.+@.+\..+$` on a string already known to have no whitespace: some `@` has at least one
+/// character before it and, after it, a `.` with at least one character on each side.
 pub(crate) fn email_format_ok(s: &str) -> bool {
-    let Some(at) = s.find('@') else { return false };
-    // `.+@` needs at least one char before some '@'; `.+\..+$` after it needs "x.y".
     s.char_indices().filter(|(_, c)| *c == '@').any(|(i, _)| {
-        i > 0 && {
-            let rest = &s[i + 1..];
-            rest.char_indices().any(|(j, c)| c == '.' && j > 0 && j + 1 < rest.len())
-        }
-    }) && at < s.len()
+        let rest = &s[i + 1..];
+        i > 0 && rest.char_indices().any(|(j, c)| c == '.' && j > 0 && j + 1 < rest.len())
+    })
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use axum::{
     body::Body as AxumBody,
-    extract::{FromRequest, MatchedPath, RawPathParams, Request, State},
+    extract::{FromRequest, FromRequestParts, MatchedPath, RawPathParams, Request, State},
     http::{header, request::Parts, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -152,7 +152,6 @@ impl FromRequest<ApiState> for Req {
     }
 }
 
-use axum::extract::FromRequestParts;
 
 impl Req {
     /// Binds the request message (see [`bind`]).

@@ -5,13 +5,12 @@ use std::ops::ControlFlow;
 
 use kizuna_core::realtime::{CloseReason, Format, Outgoing, SessionHandle};
 use kizuna_proto::{
-    api,
     json::{self, Unknown},
-    realtime::{envelope::Message, Envelope, Notifications, Pong},
+    realtime::{envelope::Message, Envelope, Pong},
 };
 use prost::Message as _;
 
-use super::{error_envelope, Shared};
+use super::error_envelope;
 use crate::http::ApiState;
 
 /// `nakama.realtime.Error.Code` values.
@@ -36,34 +35,6 @@ fn reply(session: &SessionHandle, envelope: Envelope) {
     session.send(Outgoing::new(envelope));
 }
 
-/// The `notifications` push a replaced socket gets before it is closed (`single_socket`).
-pub(super) fn single_socket_notification() -> Shared {
-    let now = chrono_now();
-    Outgoing::new(Envelope {
-        cid: String::new(),
-        message: Some(Message::Notifications(Notifications {
-            notifications: vec![api::Notification {
-                id: uuid::Uuid::new_v4().to_string(),
-                subject: "single_socket".into(),
-                content: "{}".into(),
-                code: kizuna_core::notification::code::SINGLE_SOCKET,
-                sender_id: String::new(),
-                create_time: Some(now),
-                persistent: false,
-            }],
-        })),
-    })
-}
-
-fn chrono_now() -> prost_types::Timestamp {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
-    prost_types::Timestamp { seconds: secs, nanos: 0 }
-}
-
-/// Handles one request; `Break` closes the socket.
 /// The error envelope for a failed request: validation failures are BAD_INPUT, everything else a
 /// RUNTIME_EXCEPTION (internal causes are logged here, once).
 fn core_error(cid: &str, e: kizuna_core::Error) -> Envelope {

@@ -132,7 +132,7 @@ async fn serve(s: ApiState, socket: WebSocket, user_id: uuid::Uuid, username: St
     let sessions = s.core.sessions();
     if config.single_socket {
         for older in sessions.of_user(user_id) {
-            older.send(dispatch::single_socket_notification());
+            older.send(kizuna_core::notification::single_socket_push());
             older.close(CloseReason::Replaced);
         }
     }
