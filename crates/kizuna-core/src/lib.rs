@@ -7,6 +7,7 @@
 pub mod account;
 pub mod auth;
 mod error;
+mod paging;
 pub mod link;
 pub mod notification;
 pub mod realtime;
@@ -43,7 +44,7 @@ struct Inner {
     config: CoreConfig,
     /// Revoked token ids and "log out everything" marks; owned here, locked briefly, never across
     /// an `.await`.
-    sessions: SessionCache,
+    revocations: SessionCache,
     session_keys: session::Keys,
     /// Live socket sessions on this node.
     realtime_sessions: realtime::Sessions,
@@ -59,7 +60,7 @@ impl Core {
         Core {
             inner: Arc::new(Inner {
                 store,
-                sessions: SessionCache::default(),
+                revocations: SessionCache::default(),
                 session_keys,
                 config,
                 realtime_sessions: realtime::Sessions::default(),

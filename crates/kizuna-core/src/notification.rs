@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
 use kizuna_proto::{
     api,
     realtime::{envelope::Message, Envelope, Notifications},
@@ -12,7 +11,7 @@ use kizuna_proto::{
 use kizuna_store::notification::{NewNotification, NotificationRow};
 use uuid::Uuid;
 
-use crate::{error::StoreContext, realtime::Outgoing, storage::is_json_object, timestamp, Core, Error};
+use crate::{error::StoreContext, paging, realtime::Outgoing, storage::is_json_object, timestamp, Core, Error};
 
 /// Reserved codes of notifications the server itself sends.
 pub mod code {
@@ -56,15 +55,6 @@ pub fn check_runtime_notification(n: &NotificationSend) -> Result<(), Error> {
 }
 
 const BAD_CURSOR: &str = "Malformed cursor was used.";
-
-fn encode_cursor(micros: i64, id: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(micros, id)).expect("cursor serializes"))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(i64, Uuid), Error> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::invalid(BAD_CURSOR))?;
-    serde_json::from_slice(&bytes).map_err(|_| Error::invalid(BAD_CURSOR))
-}
 
 /// The push a socket replaced under `session.single_socket` gets before it is closed: code −7,
 /// not persistent, delivered to that socket only (not to the user's new one).
@@ -147,12 +137,12 @@ impl Core {
     /// `GET /v2/notification` — ListNotifications. Oldest first; the cacheable cursor always points
     /// after the last notification seen, so a client can come back for only newer ones.
     pub async fn list_notifications(&self, user_id: Uuid, limit: Option<i32>, cursor: &str) -> Result<api::NotificationList, Error> {
-        let limit = match limit {
-            None => 1,
-            Some(l) if (1..=100).contains(&l) => l as usize,
-            Some(_) => return Err(Error::invalid("Invalid limit - limit must be between 1 and 100.")),
+        let limit = paging::page_limit(limit)?;
+        let after: Option<(i64, Uuid)> = if cursor.is_empty() {
+            None
+        } else {
+            Some(paging::decode_cursor(cursor).ok_or_else(|| Error::invalid(BAD_CURSOR))?)
         };
-        let after = if cursor.is_empty() { None } else { Some(decode_cursor(cursor)?) };
         let after_time = match after {
             Some((micros, id)) => Some((
                 chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| Error::invalid(BAD_CURSOR))?,
@@ -166,9 +156,9 @@ impl Core {
             .await
             .or_internal("Error retrieving notifications.")?;
         let cacheable_cursor = match rows.last() {
-            Some(last) => encode_cursor(last.create_time.timestamp_micros(), last.id),
+            Some(last) => paging::encode_cursor(&(last.create_time.timestamp_micros(), last.id)),
             None if !cursor.is_empty() => cursor.to_owned(),
-            None => encode_cursor(0, Uuid::nil()),
+            None => paging::encode_cursor(&(0i64, Uuid::nil())),
         };
         Ok(api::NotificationList { notifications: rows.into_iter().map(listed).collect(), cacheable_cursor })
     }

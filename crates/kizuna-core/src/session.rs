@@ -223,7 +223,7 @@ impl Core {
         claims.exp = now + cfg.refresh_token_expiry_sec;
         let refresh_token = jsonwebtoken::encode(&header, &claims, &keys.refresh_enc)
             .map_err(|e| Error::internal("Error generating refresh token.", e))?;
-        self.inner.sessions.issued(
+        self.inner.revocations.issued(
             user_id,
             RecentToken { tid: claims.tid, second: now, session_exp, refresh_exp: claims.exp },
         );
@@ -252,7 +252,7 @@ impl Core {
         let claims = self.parse(kind, token)?;
         let user_id = Uuid::parse_str(&claims.uid).ok()?;
         self.inner
-            .sessions
+            .revocations
             .is_valid(kind, user_id, &claims.tid, claims.exp, self.lifetime(kind))
             .then_some((claims, user_id))
     }
@@ -311,23 +311,23 @@ impl Core {
             }
         };
         if let Some(c) = session {
-            self.inner.sessions.revoke(Kind::Session, &c.tid, c.exp);
+            self.inner.revocations.revoke(Kind::Session, &c.tid, c.exp);
         }
         if let Some(c) = refresh {
-            self.inner.sessions.revoke(Kind::Refresh, &c.tid, c.exp);
+            self.inner.revocations.revoke(Kind::Refresh, &c.tid, c.exp);
         }
         Ok(())
     }
 
     /// Rejects every token of `user` issued before now (logout everywhere, ban, deletion).
     pub fn invalidate_all_sessions(&self, user: Uuid) {
-        self.inner.sessions.invalidate_all(user, unix_now());
+        self.inner.revocations.invalidate_all(user, unix_now());
     }
 
     /// Drops revocation entries that have expired. The server calls this periodically
     /// (every 2 × `token_expiry_sec`, as Nakama does).
     pub fn sweep_sessions(&self) {
         let cfg = &self.inner.config.session;
-        self.inner.sessions.sweep(unix_now(), cfg.token_expiry_sec.max(cfg.refresh_token_expiry_sec));
+        self.inner.revocations.sweep(unix_now(), cfg.token_expiry_sec.max(cfg.refresh_token_expiry_sec));
     }
 }

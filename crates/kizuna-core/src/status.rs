@@ -2,27 +2,14 @@
 //! users, a user's status presences (one per session that appears online) are announced to their
 //! followers, and `online` means "has at least one status presence".
 
-use kizuna_proto::{
-    api,
-    realtime::{envelope::Message, Envelope, Status, StatusPresenceEvent, UserPresence},
-};
+use kizuna_proto::{api, realtime::Status};
 use uuid::Uuid;
 
 use crate::{
     error::StoreContext,
-    realtime::{tracker::mode, Outgoing, Presence, PresenceEvent, PresenceMeta, SessionHandle, Stream},
+    realtime::{Presence, PresenceMeta, SessionHandle, Stream},
     Core, Error,
 };
-
-fn user_presence(p: &Presence) -> UserPresence {
-    UserPresence {
-        user_id: p.user_id.to_string(),
-        session_id: p.session_id.to_string(),
-        username: p.meta.username.clone(),
-        persistence: p.meta.persistence,
-        status: (p.stream.mode == mode::STATUS).then(|| p.meta.status.clone()),
-    }
-}
 
 impl Core {
     /// Registers a new socket: it follows its own user, and with `appear_online` it gets a status
@@ -41,34 +28,13 @@ impl Core {
         self.inner.follows.unfollow_all(session.id);
         self.sessions().remove(session.id);
         for event in events {
-            self.route_stream_event(event);
+            self.route_presence_event(event);
         }
     }
 
     /// Whether a user has a status presence on this node.
     pub fn is_online(&self, user_id: Uuid) -> bool {
         !self.inner.tracker.list(&Stream::status(user_id), false).is_empty()
-    }
-
-    /// Sends a presence event where it belongs. Status events go to the followers of the user;
-    /// other streams' events are delivered by their features.
-    pub(crate) fn route_presence_event(&self, event: PresenceEvent) {
-        let Some(stream) = &event.stream else { return };
-        if stream.mode != mode::STATUS {
-            return;
-        }
-        let push = Outgoing::new(Envelope {
-            cid: String::new(),
-            message: Some(Message::StatusPresenceEvent(StatusPresenceEvent {
-                joins: event.joins.iter().map(user_presence).collect(),
-                leaves: event.leaves.iter().map(user_presence).collect(),
-            })),
-        });
-        for follower in self.inner.follows.followers(stream.subject) {
-            if let Some(handle) = self.sessions().get(follower) {
-                handle.send(push.clone());
-            }
-        }
     }
 
     fn set_status(&self, session: &SessionHandle, status: Option<String>) {
@@ -104,7 +70,7 @@ impl Core {
         let presences = follow
             .iter()
             .flat_map(|u| self.inner.tracker.list(&Stream::status(*u), false))
-            .map(|p| user_presence(&p))
+            .map(|p| p.to_wire())
             .collect();
         Ok(Status { presences })
     }

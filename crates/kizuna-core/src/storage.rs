@@ -4,14 +4,13 @@
 //! Client calls act as the caller and obey permissions; the `*_as_server` functions act with the
 //! server's authority (no permission checks, any owner) for the runtime.
 
-use base64::Engine;
 use kizuna_proto::api;
 use kizuna_store::storage::{ListPosition, ListScope, StorageAck, StorageDelete, StorageReject, StorageRow, StorageWrite};
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{error::StoreContext, timestamp, Core, Error};
+use crate::{error::StoreContext, paging, timestamp, Core, Error};
 
 const BAD_IDS: &str = "Invalid collection or key value supplied. They must be set.";
 const BAD_USER_ID: &str = "Invalid user ID - make sure user ID is a valid UUID.";
@@ -106,15 +105,6 @@ fn write_rejected(r: StorageReject) -> Error {
 
 const DELETE_REJECTED: &str = "Storage delete rejected - not found, version check failed, or permission denied.";
 
-/// The page size of a listing: default 1, at most 100.
-fn list_limit(limit: Option<i32>) -> Result<usize, Error> {
-    match limit {
-        None => Ok(1),
-        Some(l) if (1..=100).contains(&l) => Ok(l as usize),
-        Some(_) => Err(Error::invalid("Invalid limit - limit must be between 1 and 100.")),
-    }
-}
-
 /// A listing cursor: where the last page ended, bound to the listing it came from so it cannot
 /// be replayed against another collection or owner.
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -140,10 +130,7 @@ fn decode_cursor(cursor: &str, collection: &str, scope: ListScope) -> Result<Opt
     if cursor.is_empty() {
         return Ok(None);
     }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| Error::invalid(BAD_CURSOR))?;
-    let c: ListCursor = serde_json::from_slice(&bytes).map_err(|_| Error::invalid(BAD_CURSOR))?;
+    let c: ListCursor = paging::decode_cursor(cursor).ok_or_else(|| Error::invalid(BAD_CURSOR))?;
     if c.c != collection || c.s != scope_tag(scope) {
         return Err(Error::invalid(BAD_CURSOR));
     }
@@ -151,8 +138,7 @@ fn decode_cursor(cursor: &str, collection: &str, scope: ListScope) -> Result<Opt
 }
 
 fn encode_cursor(collection: &str, scope: ListScope, row: &StorageRow) -> String {
-    let c = ListCursor { c: collection.to_owned(), s: scope_tag(scope), r: row.read, k: row.key.clone(), u: row.user_id };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).expect("cursor serializes"))
+    paging::encode_cursor(&ListCursor { c: collection.to_owned(), s: scope_tag(scope), r: row.read, k: row.key.clone(), u: row.user_id })
 }
 
 impl Core {
@@ -234,7 +220,7 @@ impl Core {
         cursor: &str,
     ) -> Result<api::StorageObjectList, Error> {
         // Nakama checks the limit before the user id.
-        list_limit(limit)?;
+        paging::page_limit(limit)?;
         let owner = if user_id.is_empty() {
             None
         } else {
@@ -260,7 +246,7 @@ impl Core {
     }
 
     async fn list_objects(&self, collection: &str, scope: ListScope, limit: Option<i32>, cursor: &str) -> Result<api::StorageObjectList, Error> {
-        let limit = list_limit(limit)?;
+        let limit = paging::page_limit(limit)?;
         let after = decode_cursor(cursor, collection, scope)?;
         let mut rows = self
             .store()

@@ -3,7 +3,7 @@
 //! (status, chat, matches, parties) belong to their features; these functions serve any mode, and
 //! their presence events are pushed as `stream_presence_event` for custom modes.
 
-use kizuna_proto::realtime::{self, envelope::Message, Envelope, StreamData, StreamPresenceEvent, UserPresence};
+use kizuna_proto::realtime::{self, envelope::Message, Envelope, StatusPresenceEvent, StreamData, StreamPresenceEvent};
 use uuid::Uuid;
 
 use crate::{
@@ -28,16 +28,6 @@ pub fn stream_to_wire(stream: &Stream) -> realtime::Stream {
     }
 }
 
-fn presence_to_wire(p: &Presence) -> UserPresence {
-    UserPresence {
-        user_id: p.user_id.to_string(),
-        session_id: p.session_id.to_string(),
-        username: p.meta.username.clone(),
-        persistence: p.meta.persistence,
-        status: (!p.meta.status.is_empty()).then(|| p.meta.status.clone()),
-    }
-}
-
 /// How a session should appear on a stream.
 #[derive(Debug, Clone, Default)]
 pub struct StreamJoin {
@@ -52,7 +42,7 @@ impl Core {
     pub fn stream_user_join(&self, user_id: Uuid, session_id: SessionId, stream: Stream, join: StreamJoin) -> Result<bool, Error> {
         let presence = self.stream_presence(user_id, session_id, stream, join)?;
         let (new, event) = self.inner.tracker.track(presence);
-        self.route_stream_event(event);
+        self.route_presence_event(event);
         Ok(new)
     }
 
@@ -60,14 +50,14 @@ impl Core {
     pub fn stream_user_update(&self, user_id: Uuid, session_id: SessionId, stream: Stream, join: StreamJoin) -> Result<(), Error> {
         let presence = self.stream_presence(user_id, session_id, stream, join)?;
         let event = self.inner.tracker.update(presence);
-        self.route_stream_event(event);
+        self.route_presence_event(event);
         Ok(())
     }
 
     /// Takes a session off a stream (also how runtime code kicks a presence).
     pub fn stream_user_leave(&self, session_id: SessionId, stream: &Stream) {
         let event = self.inner.tracker.untrack(session_id, stream);
-        self.route_stream_event(event);
+        self.route_presence_event(event);
     }
 
     /// The presences on a stream.
@@ -128,24 +118,26 @@ impl Core {
         })
     }
 
-    /// Presence events of custom streams go to every session on the stream at delivery time (so
-    /// a joiner sees its own join and a leaver does not see its own leave); built-in modes are
-    /// routed by their features.
-    pub(crate) fn route_stream_event(&self, event: PresenceEvent) {
+    /// The one place presence events are delivered, encoded once. Status events go to the
+    /// sessions following the user; custom streams' events to every session on the stream at
+    /// delivery time (a joiner sees its own join, a leaver not its own leave). Chat, match and
+    /// party streams will be routed here by their features.
+    pub(crate) fn route_presence_event(&self, event: PresenceEvent) {
         let Some(stream) = &event.stream else { return };
-        if stream.mode <= LAST_BUILT_IN_MODE {
-            self.route_presence_event(event);
-            return;
-        }
-        let push = Outgoing::new(Envelope {
-            cid: String::new(),
-            message: Some(Message::StreamPresenceEvent(StreamPresenceEvent {
-                stream: Some(stream_to_wire(stream)),
-                joins: event.joins.iter().map(presence_to_wire).collect(),
-                leaves: event.leaves.iter().map(presence_to_wire).collect(),
-            })),
-        });
-        for session in self.inner.tracker.session_ids(stream) {
+        let joins = event.joins.iter().map(Presence::to_wire).collect();
+        let leaves = event.leaves.iter().map(Presence::to_wire).collect();
+        let (message, recipients) = match stream.mode {
+            mode::STATUS => {
+                (Message::StatusPresenceEvent(StatusPresenceEvent { joins, leaves }), self.inner.follows.followers(stream.subject))
+            }
+            m if m > LAST_BUILT_IN_MODE => (
+                Message::StreamPresenceEvent(StreamPresenceEvent { stream: Some(stream_to_wire(stream)), joins, leaves }),
+                self.inner.tracker.session_ids(stream),
+            ),
+            _ => return,
+        };
+        let push = Outgoing::new(Envelope { cid: String::new(), message: Some(message) });
+        for session in recipients {
             if let Some(h) = self.sessions().get(session) {
                 h.send(push.clone());
             }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
 use kizuna_store::{
     multi::{MultiReject, MultiUpdate},
     storage::StorageAck,
@@ -12,7 +11,7 @@ use kizuna_store::{
 };
 use uuid::Uuid;
 
-use crate::{error::StoreContext, storage::is_json_object, Core, Error};
+use crate::{error::StoreContext, paging, storage::is_json_object, Core, Error};
 
 /// A ledger entry as the runtime sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,8 +81,7 @@ impl Core {
         let after = if cursor.is_empty() {
             None
         } else {
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-            let (user, micros, id): (Uuid, i64, Uuid) = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+            let (user, micros, id): (Uuid, i64, Uuid) = paging::decode_cursor(cursor).ok_or_else(invalid)?;
             if user != user_id {
                 return Err(invalid());
             }
@@ -95,9 +93,7 @@ impl Core {
         let more = rows.len() > limit;
         rows.truncate(limit);
         let next = match (more, rows.last()) {
-            (true, Some(last)) => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
-                serde_json::to_vec(&(user_id, last.create_time.timestamp_micros(), last.id)).expect("cursor serializes"),
-            ),
+            (true, Some(last)) => paging::encode_cursor(&(user_id, last.create_time.timestamp_micros(), last.id)),
             _ => String::new(),
         };
         Ok((rows.into_iter().map(ledger_item).collect(), next))

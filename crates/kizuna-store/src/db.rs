@@ -164,10 +164,21 @@ impl Store {
 
     /// Lists every built-in migration with whether it has been applied.
     pub async fn migration_status(&self) -> Result<Vec<(i64, String, bool)>, StoreError> {
-        let (migrator, applied): (&Migrator, Vec<i64>) = match &self.pools {
-            Pools::Sqlite { writer, .. } => (&SQLITE_MIGRATIONS, applied_versions_sqlite(writer).await?),
-            Pools::Postgres(pool) => (&PG_MIGRATIONS, applied_versions_pg(pool).await?),
+        let (migrator, exists_sql) = match &self.pools {
+            Pools::Sqlite { .. } => {
+                (&SQLITE_MIGRATIONS, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            }
+            Pools::Postgres(_) => (&PG_MIGRATIONS, "SELECT COUNT(*) FROM pg_tables WHERE tablename = '_sqlx_migrations'"),
         };
+        let applied: Vec<i64> = crate::dispatch!(self.reader(), pool => {
+            let (tables,): (i64,) = sqlx::query_as(exists_sql).fetch_one(pool).await?;
+            if tables == 0 {
+                Vec::new()
+            } else {
+                let rows: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await?;
+                rows.into_iter().map(|r| r.0).collect()
+            }
+        });
         Ok(migrator
             .iter()
             .map(|m| (m.version, m.description.to_string(), applied.contains(&m.version)))
@@ -210,30 +221,6 @@ impl Store {
             Pools::Postgres(pool) => PoolRef::Postgres(pool),
         }
     }
-}
-
-async fn applied_versions_sqlite(pool: &SqlitePool) -> Result<Vec<i64>, StoreError> {
-    let exists: Option<(String,)> =
-        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-            .fetch_optional(pool)
-            .await?;
-    if exists.is_none() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
-}
-
-async fn applied_versions_pg(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
-    let exists: Option<(String,)> =
-        sqlx::query_as("SELECT tablename::text FROM pg_tables WHERE tablename = '_sqlx_migrations'")
-            .fetch_optional(pool)
-            .await?;
-    if exists.is_none() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 /// Creates the target database through the server's `postgres` database when it does not exist.

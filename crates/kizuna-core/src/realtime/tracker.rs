@@ -61,6 +61,19 @@ pub struct Presence {
     pub meta: PresenceMeta,
 }
 
+impl Presence {
+    /// The wire form. Status presences always carry their status (even ""); others only when set.
+    pub fn to_wire(&self) -> kizuna_proto::realtime::UserPresence {
+        kizuna_proto::realtime::UserPresence {
+            user_id: self.user_id.to_string(),
+            session_id: self.session_id.to_string(),
+            username: self.meta.username.clone(),
+            persistence: self.meta.persistence,
+            status: (self.stream.mode == mode::STATUS || !self.meta.status.is_empty()).then(|| self.meta.status.clone()),
+        }
+    }
+}
+
 /// Joins and leaves on one stream caused by one operation. Hidden presences never appear here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PresenceEvent {
