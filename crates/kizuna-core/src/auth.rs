@@ -46,16 +46,12 @@ fn check_username(username: &str) -> Result<(), Error> {
 
 /// Device id rules, shared by authenticate and link.
 pub(crate) fn check_device_id(id: &str) -> Result<(), Error> {
-    if id.is_empty() {
-        return Err(Error::invalid("Device ID is required."));
-    }
-    if validate::has_space_or_control(id) {
-        return Err(Error::invalid("Device ID invalid, no spaces or control characters allowed."));
-    }
-    if id.len() < 10 || id.len() > 128 {
-        return Err(Error::invalid("Device ID invalid, must be 10-128 bytes."));
-    }
-    Ok(())
+    let messages = validate::IdMessages(
+        "Device ID is required.",
+        "Device ID invalid, no spaces or control characters allowed.",
+        "Device ID invalid, must be 10-128 bytes.",
+    );
+    validate::check_id(id, 10, 128, messages)
 }
 
 /// Email rules, shared by authenticate and link. Returns the lower-cased email.
@@ -125,15 +121,12 @@ impl Core {
     pub async fn authenticate_custom(&self, req: api::AuthenticateCustomRequest) -> Result<api::Session, Error> {
         let account = req.account.unwrap_or_default();
         let id = account.id.as_str();
-        if id.is_empty() {
-            return Err(Error::invalid("Custom ID is required."));
-        }
-        if validate::has_space_or_control(id) {
-            return Err(Error::invalid("Custom ID invalid, no spaces or control characters allowed."));
-        }
-        if id.len() < 6 || id.len() > 128 {
-            return Err(Error::invalid("Custom ID invalid, must be 6-128 bytes."));
-        }
+        let messages = validate::IdMessages(
+            "Custom ID is required.",
+            "Custom ID invalid, no spaces or control characters allowed.",
+            "Custom ID invalid, must be 6-128 bytes.",
+        );
+        validate::check_id(id, 6, 128, messages)?;
         let username = username_or_generated(&req.username)?;
         self.find_or_create(Identity::Column(IdColumn::Custom, id), None, create_flag(req.create), username, account.vars)
             .await

@@ -25,15 +25,13 @@ impl Core {
 
     /// `POST /v2/account/link/custom` — LinkCustom.
     pub async fn link_custom(&self, user_id: Uuid, custom_id: &str) -> Result<(), Error> {
-        if custom_id.is_empty() {
-            return Err(Error::invalid("Custom ID is required."));
-        }
-        if validate::has_space_or_control(custom_id) {
-            return Err(Error::invalid("Invalid custom ID, no spaces or control characters allowed."));
-        }
-        if custom_id.len() < 6 || custom_id.len() > 128 {
-            return Err(Error::invalid("Invalid custom ID, must be 6-128 bytes."));
-        }
+        // Nakama words link's messages differently from authenticate's.
+        let messages = validate::IdMessages(
+            "Custom ID is required.",
+            "Invalid custom ID, no spaces or control characters allowed.",
+            "Invalid custom ID, must be 6-128 bytes.",
+        );
+        validate::check_id(custom_id, 6, 128, messages)?;
         let linked = self
             .store()
             .link_column(user_id, IdColumn::Custom, custom_id, None, kizuna_store::now())

@@ -16,6 +16,25 @@ pub(crate) fn has_space_or_control(s: &str) -> bool {
     s.chars().any(|c| is_cntrl(c) || is_space(c))
 }
 
+/// An identifier's messages for: missing, bad characters, bad length.
+pub(crate) struct IdMessages(pub &'static str, pub &'static str, pub &'static str);
+
+/// The rule every provider id follows (required, no whitespace or control characters, a byte
+/// length range), with the messages of the call at hand: Nakama words them differently for
+/// authenticate and link.
+pub(crate) fn check_id(id: &str, min: usize, max: usize, m: IdMessages) -> Result<(), crate::Error> {
+    if id.is_empty() {
+        return Err(crate::Error::invalid(m.0));
+    }
+    if has_space_or_control(id) {
+        return Err(crate::Error::invalid(m.1));
+    }
+    if id.len() < min || id.len() > max {
+        return Err(crate::Error::invalid(m.2));
+    }
+    Ok(())
+}
+
 /// Nakama's username pattern is `([[:cntrl:]]|[[\t\n\r\f\v]])+`. The second alternative is a
 /// bracket expression followed by a literal `]`, so besides control characters it rejects `[]`
 /// (and whitespace-control + `]`, already covered) while plain spaces pass. Clients depend on
