@@ -69,7 +69,11 @@ impl Core {
     /// `DELETE /v2/account` — DeleteAccount. Removes the account and everything that cascades from
     /// it, then rejects every token it held. Deleting a missing account succeeds.
     pub async fn delete_account(&self, user_id: Uuid) -> Result<(), Error> {
-        self.store().delete_user(user_id).await.or_internal("Error deleting user account.")?;
+        let (_, deleted_groups) =
+            self.store().delete_user(user_id, kizuna_store::now()).await.or_internal("Error deleting user account.")?;
+        for group in deleted_groups {
+            self.stream_close(&crate::realtime::Stream::group(group));
+        }
         self.invalidate_all_sessions(user_id);
         // Live sockets of a deleted account are disconnected, as in Nakama.
         for session in self.sessions().of_user(user_id) {

@@ -7,6 +7,8 @@
 pub mod account;
 pub mod auth;
 mod error;
+pub mod friend;
+pub mod group;
 mod paging;
 pub mod link;
 pub mod notification;

@@ -56,6 +56,26 @@ pub fn check_runtime_notification(n: &NotificationSend) -> Result<(), Error> {
 
 const BAD_CURSOR: &str = "Malformed cursor was used.";
 
+/// A flat JSON object of strings, encoded as Go's `json.Marshal` does for a map: keys in sorted
+/// order and `<`, `>`, `&`, U+2028, U+2029 escaped. Notification contents are built this way so
+/// they are byte-identical to Nakama's.
+pub(crate) fn json_object(pairs: &[(&str, &str)]) -> String {
+    let map: std::collections::BTreeMap<&str, &str> = pairs.iter().copied().collect();
+    let text = serde_json::to_string(&map).expect("strings serialize");
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The push a socket replaced under `session.single_socket` gets before it is closed: code −7,
 /// not persistent, delivered to that socket only (not to the user's new one).
 pub fn single_socket_push() -> std::sync::Arc<Outgoing> {

@@ -93,6 +93,12 @@ impl Core {
             cid: String::new(),
             message: Some(Message::StreamData(StreamData { stream: Some(stream_to_wire(stream)), sender: None, data, reliable })),
         });
+        self.deliver_on_stream(stream, &push, only)
+    }
+
+    /// Sends one encoded message to every session on a stream (or only to `only`). Returns how
+    /// many sessions took it.
+    pub(crate) fn deliver_on_stream(&self, stream: &Stream, push: &std::sync::Arc<Outgoing>, only: Option<&[SessionId]>) -> usize {
         let mut delivered = 0;
         for session in self.inner.tracker.session_ids(stream) {
             if only.is_some_and(|o| !o.contains(&session)) {

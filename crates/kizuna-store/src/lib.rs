@@ -13,6 +13,9 @@
 
 mod db;
 mod error;
+pub mod friend;
+pub mod group;
+pub mod message;
 pub mod multi;
 pub mod notification;
 pub mod storage;

@@ -146,10 +146,10 @@ store_test!(device_link_reports_owner_conflicts, |store| {
 
 store_test!(delete_user_cascades_devices_and_is_idempotent, |store| {
     let id = create_with_device(&store, "gone", "device-gggggggggg").await;
-    assert!(store.delete_user(id).await.unwrap());
+    assert!(store.delete_user(id, now()).await.unwrap().0);
     assert!(store.user_by_id(id).await.unwrap().is_none());
     assert!(store.auth_by_device("device-gggggggggg").await.unwrap().is_none());
-    assert!(!store.delete_user(id).await.unwrap());
+    assert!(!store.delete_user(id, now()).await.unwrap().0);
 });
 
 store_test!(users_by_any_combines_filters_and_skips_unknowns_and_system_user, |store| {

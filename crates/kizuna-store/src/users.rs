@@ -39,7 +39,7 @@ pub struct UserRow {
     pub disable_time: DateTime<Utc>,
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, avatar_url, lang_tag, location, timezone, metadata, \
+pub(crate) const USER_COLUMNS: &str = "id, username, display_name, avatar_url, lang_tag, location, timezone, metadata, \
     wallet, email, apple_id, facebook_id, facebook_instant_game_id, google_id, gamecenter_id, steam_id, \
     custom_id, edge_count, create_time, update_time, verify_time, disable_time";
 
@@ -304,17 +304,55 @@ impl Store {
         Ok(affected > 0)
     }
 
-    /// Deletes an account; rows that reference it cascade. Returns whether it existed.
-    pub async fn delete_user(&self, id: Uuid) -> Result<bool, StoreError> {
-        let affected = dispatch!(self.writer(), pool => {
+    /// Deletes an account; rows that reference it cascade. Friends' `edge_count` drop by the
+    /// edges that go with it. Its group memberships end as in Nakama: a group where it was the
+    /// only superadmin is deleted, otherwise its edges go and the member count drops. Returns
+    /// whether it existed and the groups deleted.
+    pub async fn delete_user(&self, id: Uuid, now: DateTime<Utc>) -> Result<(bool, Vec<Uuid>), StoreError> {
+        let for_update = self.for_update();
+        dispatch!(self.writer(), pool => {
             let mut tx = pool.begin().await?;
+            // Lock the account and its friends in id order, as friend operations do.
+            let mut q = QueryBuilder::new("SELECT id FROM users WHERE id = ");
+            q.push_bind(id).push(" OR id IN (SELECT source_id FROM user_edge WHERE destination_id = ").push_bind(id)
+                .push(") ORDER BY id").push(for_update);
+            let _: Vec<(Uuid,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            sqlx::query("UPDATE users SET edge_count = edge_count - 1, update_time = $2 \
+                         WHERE id IN (SELECT source_id FROM user_edge WHERE destination_id = $1)")
+                .bind(id).bind(now).execute(&mut *tx).await?;
+            // Then its groups, in id order, as group operations lock them.
+            let lock_groups = format!(
+                "SELECT id FROM groups WHERE id IN (SELECT source_id FROM group_edge WHERE destination_id = $1) ORDER BY id{for_update}");
+            let _: Vec<(Uuid,)> = sqlx::query_as(AssertSqlSafe(lock_groups)).bind(id).fetch_all(&mut *tx).await?;
+            let memberships: Vec<(Uuid, i16)> =
+                sqlx::query_as("SELECT source_id, state FROM group_edge WHERE destination_id = $1 ORDER BY source_id")
+                    .bind(id).fetch_all(&mut *tx).await?;
+            let mut deleted_groups = Vec::new();
+            for (group, state) in memberships {
+                if state == crate::group::state::SUPERADMIN {
+                    let (others,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM group_edge WHERE source_id = $1 AND destination_id <> $2 AND state = 0")
+                        .bind(group).bind(id).fetch_one(&mut *tx).await?;
+                    if others == 0 {
+                        sqlx::query("DELETE FROM groups WHERE id = $1").bind(group).execute(&mut *tx).await?;
+                        sqlx::query("DELETE FROM group_edge WHERE source_id = $1 OR destination_id = $1").bind(group).execute(&mut *tx).await?;
+                        deleted_groups.push(group);
+                        continue;
+                    }
+                }
+                sqlx::query("DELETE FROM group_edge WHERE (source_id = $1 AND destination_id = $2) OR (source_id = $2 AND destination_id = $1)")
+                    .bind(group).bind(id).execute(&mut *tx).await?;
+                if state <= crate::group::state::MEMBER {
+                    sqlx::query("UPDATE groups SET edge_count = edge_count - 1, update_time = $2 WHERE id = $1")
+                        .bind(group).bind(now).execute(&mut *tx).await?;
+                }
+            }
             let n = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             // Leaderboard records reference owners without a foreign key (as in Nakama).
             sqlx::query("DELETE FROM leaderboard_record WHERE owner_id = $1").bind(id).execute(&mut *tx).await?;
             tx.commit().await?;
-            n
-        });
-        Ok(affected > 0)
+            Ok((n > 0, deleted_groups))
+        })
     }
 
     /// Sets an identity column on `id` unless another account already holds the value.

@@ -8,6 +8,8 @@
 
 mod account;
 mod authenticate;
+mod friend;
+mod group;
 pub mod bind;
 pub mod error;
 mod link;
@@ -72,6 +74,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(authenticate::routes())
         .merge(link::routes())
         .merge(session::routes())
+        .merge(friend::routes())
+        .merge(group::routes())
         .merge(notification::routes())
         .merge(storage::routes())
         .merge(user::routes())

@@ -14,25 +14,8 @@ use super::{ApiError, ApiState, Req};
 const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("GET", "/v2/channel/{channel_id}", "ListChannelMessages"),
     ("POST", "/v2/event", "Event"),
-    ("DELETE", "/v2/friend", "DeleteFriends"),
-    ("GET", "/v2/friend", "ListFriends"),
-    ("POST", "/v2/friend", "AddFriends"),
-    ("POST", "/v2/friend/block", "BlockFriends"),
     ("POST", "/v2/friend/facebook", "ImportFacebookFriends"),
-    ("GET", "/v2/friend/friends", "ListFriendsOfFriends"),
     ("POST", "/v2/friend/steam", "ImportSteamFriends"),
-    ("GET", "/v2/group", "ListGroups"),
-    ("POST", "/v2/group", "CreateGroup"),
-    ("DELETE", "/v2/group/{group_id}", "DeleteGroup"),
-    ("PUT", "/v2/group/{group_id}", "UpdateGroup"),
-    ("POST", "/v2/group/{group_id}/add", "AddGroupUsers"),
-    ("POST", "/v2/group/{group_id}/ban", "BanGroupUsers"),
-    ("POST", "/v2/group/{group_id}/demote", "DemoteGroupUsers"),
-    ("POST", "/v2/group/{group_id}/join", "JoinGroup"),
-    ("POST", "/v2/group/{group_id}/kick", "KickGroupUsers"),
-    ("POST", "/v2/group/{group_id}/leave", "LeaveGroup"),
-    ("POST", "/v2/group/{group_id}/promote", "PromoteGroupUsers"),
-    ("GET", "/v2/group/{group_id}/user", "ListGroupUsers"),
     ("POST", "/v2/iap/purchase/apple", "ValidatePurchaseApple"),
     ("POST", "/v2/iap/purchase/facebookinstant", "ValidatePurchaseFacebookInstant"),
     ("POST", "/v2/iap/purchase/google", "ValidatePurchaseGoogle"),
@@ -56,7 +39,6 @@ const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("PUT", "/v2/tournament/{tournament_id}", "WriteTournamentRecord"),
     ("POST", "/v2/tournament/{tournament_id}/join", "JoinTournament"),
     ("GET", "/v2/tournament/{tournament_id}/owner/{owner_id}", "ListTournamentRecordsAroundOwner"),
-    ("GET", "/v2/user/{user_id}/group", "ListUserGroups"),
 ];
 
 pub(super) fn routes() -> Router<ApiState> {

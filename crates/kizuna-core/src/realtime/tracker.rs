@@ -41,6 +41,17 @@ impl Stream {
     pub fn status(user_id: Uuid) -> Stream {
         Stream { mode: mode::STATUS, subject: user_id, subcontext: Uuid::nil(), label: String::new() }
     }
+
+    /// The chat stream of a group.
+    pub fn group(group_id: Uuid) -> Stream {
+        Stream { mode: mode::GROUP, subject: group_id, subcontext: Uuid::nil(), label: String::new() }
+    }
+
+    /// The direct-message stream between two users (the lower id first, as Nakama orders them).
+    pub fn direct(a: Uuid, b: Uuid) -> Stream {
+        let (subject, subcontext) = if a <= b { (a, b) } else { (b, a) };
+        Stream { mode: mode::DM, subject, subcontext, label: String::new() }
+    }
 }
 
 /// What a presence carries besides its identity.

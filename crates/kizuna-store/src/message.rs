@@ -1,0 +1,60 @@
+//! The `message` table: channel history (Nakama `core_channel.go`). A message belongs to the
+//! stream of its channel: (mode, subject, descriptor, label) with nil UUIDs and "" for unset
+//! parts — mode 2 rooms (label = room name), 3 groups (subject = group id), 4 direct messages
+//! (subject and descriptor = the two user ids).
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// The stream a message is stored under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageStream {
+    pub mode: i16,
+    pub subject: Uuid,
+    pub descriptor: Uuid,
+    pub label: String,
+}
+
+/// The history stream of a group's channel.
+pub fn group_stream(group_id: Uuid) -> MessageStream {
+    MessageStream { mode: 3, subject: group_id, descriptor: Uuid::nil(), label: String::new() }
+}
+
+/// A message to store. `content` is a JSON object.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: Uuid,
+    pub code: i16,
+    pub sender_id: Uuid,
+    pub username: String,
+    pub stream: MessageStream,
+    pub content: String,
+    pub create_time: DateTime<Utc>,
+}
+
+/// Inserts a [`NewMessage`] on an open transaction or connection.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! message_insert_in_tx {
+    ($tx:expr, $m:expr) => {{
+        let m: &$crate::message::NewMessage = $m;
+        let content: &serde_json::value::RawValue =
+            serde_json::from_str(&m.content).map_err(|e| $crate::StoreError::Sqlx(sqlx::Error::Decode(e.into())))?;
+        sqlx::query(
+            "INSERT INTO message (id, code, sender_id, username, stream_mode, stream_subject, stream_descriptor, \
+             stream_label, content, create_time, update_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(m.id)
+        .bind(m.code)
+        .bind(m.sender_id)
+        .bind(&m.username)
+        .bind(m.stream.mode)
+        .bind(m.stream.subject)
+        .bind(m.stream.descriptor)
+        .bind(&m.stream.label)
+        .bind(sqlx::types::Json(content))
+        .bind(m.create_time)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
