@@ -58,3 +58,44 @@ macro_rules! message_insert_in_tx {
         .await?;
     }};
 }
+
+/// A stored message.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: uuid::Uuid,
+    pub code: i16,
+    pub sender_id: uuid::Uuid,
+    pub username: String,
+    #[sqlx(json)]
+    pub content: Box<serde_json::value::RawValue>,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+impl crate::Store {
+    /// One page of a stream's history: oldest first when `forward`, newest first otherwise,
+    /// strictly beyond `after` = (create_time, id) in that direction, at most `limit` rows.
+    pub async fn messages_list(
+        &self,
+        stream: &MessageStream,
+        forward: bool,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, crate::StoreError> {
+        let rows = crate::dispatch!(self.reader(), pool => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT id, code, sender_id, username, content, create_time, update_time FROM message WHERE stream_mode = ");
+            q.push_bind(stream.mode).push(" AND stream_subject = ").push_bind(stream.subject)
+                .push(" AND stream_descriptor = ").push_bind(stream.descriptor)
+                .push(" AND stream_label = ").push_bind(stream.label.clone());
+            if let Some((t, id)) = after {
+                q.push(if forward { " AND (create_time, id) > (" } else { " AND (create_time, id) < (" })
+                    .push_bind(t).push(", ").push_bind(id).push(")");
+            }
+            q.push(if forward { " ORDER BY create_time, id" } else { " ORDER BY create_time DESC, id DESC" });
+            q.push(" LIMIT ").push_bind(limit as i64);
+            q.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+}

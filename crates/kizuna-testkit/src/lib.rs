@@ -145,10 +145,39 @@ impl TestServer {
         self.auth_device(&device, None).await["token"].as_str().expect("token").to_owned()
     }
 
+    /// Creates an account with a chosen username (device auth) and returns who it is.
+    pub async fn new_user_named(&self, username: &str) -> TestUser {
+        let device = format!("device-{}", uuid::Uuid::new_v4().simple());
+        let token = self.auth_device(&device, Some(username)).await["token"].as_str().expect("token").to_owned();
+        let id = jwt_claims(&token)["uid"].as_str().expect("uid").parse().expect("uuid");
+        TestUser { token, id, username: username.to_owned() }
+    }
+
+    /// Creates an account with a generated username.
+    pub async fn new_user(&self) -> TestUser {
+        let name = format!("u{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        self.new_user_named(&name).await
+    }
+
     /// Shuts the server down gracefully and drops the database.
     pub async fn stop(self) {
         self.server.shutdown().await.expect("clean shutdown");
         self.db.cleanup().await;
+    }
+}
+
+/// A test account: its session token, id and username.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub token: String,
+    pub id: uuid::Uuid,
+    pub username: String,
+}
+
+impl TestUser {
+    /// Bearer authentication as this user.
+    pub fn auth(&self) -> Auth<'_> {
+        Auth::Bearer(&self.token)
     }
 }
 
