@@ -33,6 +33,9 @@ pub struct RunOptions {
     pub warmup: Duration,
     /// Requests per second for open-loop runs; `None` for closed loop.
     pub rate: Option<f64>,
+    /// The data set of scenarios that build one (friends of the user, groups); `None` for the
+    /// scenario's default.
+    pub size: Option<usize>,
 }
 
 /// Results gathered by the workers. Locked once per worker at the end, never per request.
@@ -51,7 +54,7 @@ fn new_histogram() -> Histogram<u64> {
 /// Runs `scenario` against `target` and returns the measured report.
 pub async fn run(scenario: Scenario, target: Target, options: RunOptions) -> anyhow::Result<Report> {
     let target = Arc::new(target);
-    let prepared = Arc::new(scenario.prepare(&target, options.clients).await?);
+    let prepared = Arc::new(scenario.prepare(&target, options.clients, options.size).await?);
     let totals = Arc::new(Mutex::new(Totals::default()));
     let start = Instant::now();
     let measure_from = start + options.warmup;

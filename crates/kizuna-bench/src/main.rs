@@ -20,7 +20,7 @@ fn usage() -> String {
     let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
     format!(
         "usage: kizuna-bench SCENARIO --target http://host:7350 [--server-key defaultkey] [--clients 64] \
-         [--duration 10s] [--warmup 2s] [--rate REQ_PER_SEC] [--server-pid PID] [--json]\nscenarios: {}, \
+         [--duration 10s] [--warmup 2s] [--rate REQ_PER_SEC] [--size N] [--server-pid PID] [--json]\nscenarios: {}, \
          socket-hold (--clients sockets held for --duration; --server-pid for memory per socket), \
          status-fanout (--clients followers of one user updating status for --duration)\n\
          not yet available (the server features are not built): rpc-echo, chat-fanout, match-relay",
@@ -52,7 +52,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
     }
     let mut target = None;
     let mut server_key = "defaultkey".to_owned();
-    let mut options = RunOptions { clients: 64, duration: Duration::from_secs(10), warmup: Duration::from_secs(2), rate: None };
+    let mut options = RunOptions { clients: 64, duration: Duration::from_secs(10), warmup: Duration::from_secs(2), rate: None, size: None };
     let mut json = false;
     let mut server_pid = None;
     let mut i = 1;
@@ -69,6 +69,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
             "--duration" => options.duration = parse_duration(&value()?).ok_or_else(|| anyhow::anyhow!("bad --duration"))?,
             "--warmup" => options.warmup = parse_duration(&value()?).ok_or_else(|| anyhow::anyhow!("bad --warmup"))?,
             "--rate" => options.rate = Some(value()?.parse()?),
+            "--size" => options.size = Some(value()?.parse()?),
             "--json" => json = true,
             "--server-pid" => server_pid = Some(value()?.parse()?),
             other => anyhow::bail!("unknown flag {other}\n{}", usage()),

@@ -40,11 +40,23 @@ pub enum Scenario {
     StorageWrite,
     /// `POST /v2/storage`: read one 1 KiB object the worker wrote during set-up.
     StorageRead,
+    /// `GET /v2/friend?limit=1000` of one user with `--size` friends (default 1,000).
+    FriendsList,
+    /// `GET /v2/group?name=<2 hex digits>%&limit=100` over `--size` groups (default 100,000)
+    /// whose names start with random hex.
+    GroupsList,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] =
-        [Scenario::AuthNew, Scenario::AuthExisting, Scenario::AccountGet, Scenario::StorageWrite, Scenario::StorageRead];
+    pub const ALL: [Scenario; 7] = [
+        Scenario::AuthNew,
+        Scenario::AuthExisting,
+        Scenario::AccountGet,
+        Scenario::StorageWrite,
+        Scenario::StorageRead,
+        Scenario::FriendsList,
+        Scenario::GroupsList,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -53,6 +65,8 @@ impl Scenario {
             Scenario::AccountGet => "account-get",
             Scenario::StorageWrite => "storage-write",
             Scenario::StorageRead => "storage-read",
+            Scenario::FriendsList => "friends-list",
+            Scenario::GroupsList => "groups-list",
         }
     }
 
@@ -61,7 +75,7 @@ impl Scenario {
     }
 
     /// Set-up that is not measured: accounts to sign in to, sessions to use.
-    pub async fn prepare(self, target: &Target, clients: usize) -> anyhow::Result<Prepared> {
+    pub async fn prepare(self, target: &Target, clients: usize, size: Option<usize>) -> anyhow::Result<Prepared> {
         let run_id = uuid::Uuid::new_v4().simple().to_string();
         let mut tokens = Vec::new();
         let value = one_kib_value();
@@ -87,8 +101,83 @@ impl Scenario {
                 anyhow::ensure!(response.status().is_success(), "storage set-up write failed: {}", response.status());
             }
         }
+        match self {
+            Scenario::FriendsList => {
+                let hub = authenticate(target, &format!("bench-{run_id}-hub")).await?;
+                prepare_friends(target, &run_id, &hub, size.unwrap_or(1000)).await?;
+                tokens = vec![hub; clients];
+            }
+            Scenario::GroupsList => prepare_groups(target, &run_id, &tokens, size.unwrap_or(100_000)).await?,
+            _ => {}
+        }
         Ok(Prepared { scenario: self, run_id, tokens, user_ids, value })
     }
+}
+
+/// Runs `count` set-up steps, at most 32 at a time.
+async fn in_parallel<F, Fut>(count: usize, step: F) -> anyhow::Result<()>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    use futures_util::{stream, StreamExt, TryStreamExt};
+    stream::iter(0..count).map(step).buffer_unordered(32).try_collect::<Vec<()>>().await?;
+    Ok(())
+}
+
+async fn expect_ok(request: reqwest::RequestBuilder, what: &str) -> anyhow::Result<Value> {
+    let response = request.send().await?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    anyhow::ensure!(status.is_success(), "{what} failed: {status} {body}");
+    Ok(body)
+}
+
+/// `count` users who each invite the hub, then the hub accepts them all (100 per request).
+async fn prepare_friends(target: &Target, run_id: &str, hub: &str, count: usize) -> anyhow::Result<()> {
+    let hub_id = user_id_of(hub)?;
+    let ids = std::sync::Mutex::new(Vec::with_capacity(count));
+    in_parallel(count, |i| {
+        let (hub_id, ids) = (&hub_id, &ids);
+        async move {
+            let token = authenticate(target, &format!("bench-{run_id}-friend-{i}")).await?;
+            let request = target.http.post(format!("{}/v2/friend?ids={hub_id}", target.base_url)).bearer_auth(&token);
+            expect_ok(request, "friend invite").await?;
+            ids.lock().expect("not poisoned").push(user_id_of(&token)?);
+            Ok(())
+        }
+    })
+    .await?;
+    let ids = ids.into_inner().expect("not poisoned");
+    for chunk in ids.chunks(100) {
+        let query: Vec<String> = chunk.iter().map(|id| format!("ids={id}")).collect();
+        let request = target.http.post(format!("{}/v2/friend?{}", target.base_url, query.join("&"))).bearer_auth(hub);
+        expect_ok(request, "friend accept").await?;
+    }
+    let list = expect_ok(target.http.get(format!("{}/v2/friend?state=0&limit=1000", target.base_url)).bearer_auth(hub), "friend list").await?;
+    let listed = list["friends"].as_array().map_or(0, Vec::len);
+    anyhow::ensure!(listed == count.min(1000), "the hub has {listed} friends, expected {count}");
+    Ok(())
+}
+
+/// `count` groups named `<8 random hex digits>-<run>-<n>`, created by the workers' users.
+async fn prepare_groups(target: &Target, run_id: &str, tokens: &[String], count: usize) -> anyhow::Result<()> {
+    in_parallel(count, |i| {
+        let token = &tokens[i % tokens.len()];
+        async move {
+            let name = format!("{:08x}-{}-{i}", uuid::Uuid::new_v4().as_u128() as u32, &run_id[..8]);
+            let request = target.http.post(format!("{}/v2/group", target.base_url)).bearer_auth(token).json(&serde_json::json!({ "name": name }));
+            expect_ok(request, "group create").await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Two hex digits that vary with the worker and the request, for name prefix searches.
+fn hex_prefix(worker: usize, seq: u64) -> String {
+    let mixed = (seq ^ ((worker as u64) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    format!("{:02x}", (mixed >> 56) as u8)
 }
 
 /// A scenario ready to run.
@@ -187,6 +276,14 @@ impl Prepared {
                 .json(&serde_json::json!({ "object_ids": [
                     { "collection": "bench", "key": "bench-0", "user_id": self.user_ids[worker] }
                 ] })),
+            Scenario::FriendsList => target
+                .http
+                .get(format!("{}/v2/friend?limit=1000", target.base_url))
+                .header("Authorization", format!("Bearer {}", self.tokens[worker])),
+            Scenario::GroupsList => target
+                .http
+                .get(format!("{}/v2/group?name={}%25&limit=100", target.base_url, hex_prefix(worker, seq)))
+                .header("Authorization", format!("Bearer {}", self.tokens[worker])),
         };
         let response = classify(request.send().await)?;
         // Read the whole body: a server is not done until the client has the answer.

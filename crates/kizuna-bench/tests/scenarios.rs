@@ -10,7 +10,7 @@ async fn every_rest_scenario_runs_without_errors_on_sqlite() {
     let server = TestServer::start(TestBackend::Sqlite).await.expect("sqlite is always available");
     let target = Target::new(&server.url(""), "defaultkey").unwrap();
     for scenario in Scenario::ALL {
-        let options = RunOptions { clients: 4, duration: Duration::from_millis(300), warmup: Duration::from_millis(50), rate: None };
+        let options = RunOptions { clients: 4, duration: Duration::from_millis(300), warmup: Duration::from_millis(50), rate: None, size: Some(30) };
         let report = run(scenario, target.clone(), options).await.unwrap();
         assert_eq!(report.error_count(), 0, "{}", report.table());
         assert!(report.requests_ok > 0, "{}", report.table());
@@ -23,7 +23,7 @@ async fn every_rest_scenario_runs_without_errors_on_sqlite() {
 async fn open_loop_sends_about_the_requested_rate_and_counts_errors() {
     let server = TestServer::start(TestBackend::Sqlite).await.expect("sqlite is always available");
     let good = Target::new(&server.url(""), "defaultkey").unwrap();
-    let options = RunOptions { clients: 2, duration: Duration::from_millis(500), warmup: Duration::ZERO, rate: Some(100.0) };
+    let options = RunOptions { clients: 2, duration: Duration::from_millis(500), warmup: Duration::ZERO, rate: Some(100.0), size: None };
     let report = run(Scenario::AccountGet, good, options.clone()).await.unwrap();
     // 100/s for 0.5 s is 50 requests; allow for scheduling at the edges.
     assert!((40..=55).contains(&report.requests_ok), "{}", report.table());
