@@ -81,4 +81,39 @@ impl Core {
         }
         Ok(())
     }
+
+    /// Bans accounts (Nakama `BanUsers`, runtime `nk.users_ban_id`): they can no longer sign in
+    /// or refresh, every token they hold is rejected, and each live socket gets a non-persistent
+    /// notification (code −8, subject "banned") before it is closed.
+    pub async fn ban_users(&self, user_ids: &[Uuid]) -> Result<(), Error> {
+        let banned = self.store().users_set_disable_time(user_ids, kizuna_store::now()).await.or_internal("Error banning users.")?;
+        for user_id in banned {
+            self.invalidate_all_sessions(user_id);
+            let push = crate::realtime::Outgoing::new(kizuna_proto::realtime::Envelope {
+                cid: String::new(),
+                message: Some(kizuna_proto::realtime::envelope::Message::Notifications(kizuna_proto::realtime::Notifications {
+                    notifications: vec![kizuna_proto::api::Notification {
+                        id: Uuid::new_v4().to_string(),
+                        subject: "banned".into(),
+                        content: "{}".into(),
+                        code: crate::notification::code::USER_BANNED,
+                        sender_id: String::new(),
+                        create_time: Some(crate::timestamp(kizuna_store::now())),
+                        persistent: false,
+                    }],
+                })),
+            });
+            for session in self.sessions().of_user(user_id) {
+                session.send(push.clone());
+                session.close(crate::realtime::CloseReason::ServerDisconnect);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lifts bans (Nakama `UnbanUsers`). Tokens revoked by the ban stay revoked.
+    pub async fn unban_users(&self, user_ids: &[Uuid]) -> Result<(), Error> {
+        self.store().users_set_disable_time(user_ids, kizuna_store::epoch()).await.or_internal("Error unbanning users.")?;
+        Ok(())
+    }
 }

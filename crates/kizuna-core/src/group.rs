@@ -11,10 +11,12 @@ use kizuna_proto::{
     realtime::{envelope::Message, Envelope},
 };
 use kizuna_store::group::{
-    GroupEvent, GroupFilter, GroupPosition, GroupRow, GroupUpdate, GroupUpdated, JoinOutcome, LeaveOutcome, MemberAction,
+    GroupEvent, GroupFilter, GroupPosition, GroupRow, GroupUpdated, JoinOutcome, LeaveOutcome, MemberAction,
     MembersOutcome, NewGroup,
 };
 use uuid::Uuid;
+
+pub use kizuna_store::group::GroupUpdate;
 
 use crate::{
     error::StoreContext,
@@ -187,6 +189,15 @@ impl Core {
             open: req.open,
             ..Default::default()
         };
+        self.update_group_fields(caller, group, update).await
+    }
+
+    /// Updates any group field, `metadata`, `max_count` and `creator_id` included (the runtime's
+    /// `nk.group_update`); a user `caller` must be an admin.
+    pub async fn update_group_fields(&self, caller: Option<Uuid>, group: Uuid, update: GroupUpdate) -> Result<(), Error> {
+        if update.metadata.as_deref().is_some_and(|m| !crate::storage::is_json_object(m)) {
+            return Err(Error::invalid("Metadata must be a valid JSON object."));
+        }
         match self.store().group_update(group, caller, &update, kizuna_store::now()).await {
             Ok(GroupUpdated::Updated) => Ok(()),
             Ok(GroupUpdated::Denied) => Err(Error::NotFound("Group not found or you're not allowed to update.".into())),

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod channel;
 mod error;
 pub mod friend;
 pub mod group;

@@ -3,7 +3,7 @@
 //! (status, chat, matches, parties) belong to their features; these functions serve any mode, and
 //! their presence events are pushed as `stream_presence_event` for custom modes.
 
-use kizuna_proto::realtime::{self, envelope::Message, Envelope, StatusPresenceEvent, StreamData, StreamPresenceEvent};
+use kizuna_proto::realtime::{self, envelope::Message, ChannelPresenceEvent, Envelope, StatusPresenceEvent, StreamData, StreamPresenceEvent};
 use uuid::Uuid;
 
 use crate::{
@@ -126,8 +126,9 @@ impl Core {
 
     /// The one place presence events are delivered, encoded once. Status events go to the
     /// sessions following the user; custom streams' events to every session on the stream at
-    /// delivery time (a joiner sees its own join, a leaver not its own leave). Chat, match and
-    /// party streams will be routed here by their features.
+    /// delivery time (a joiner sees its own join, a leaver not its own leave); chat events as
+    /// `channel_presence_event` to every session on the channel, the same way. Match and party
+    /// streams will be routed here by their features.
     pub(crate) fn route_presence_event(&self, event: PresenceEvent) {
         let Some(stream) = &event.stream else { return };
         let joins = event.joins.iter().map(Presence::to_wire).collect();
@@ -135,6 +136,18 @@ impl Core {
         let (message, recipients) = match stream.mode {
             mode::STATUS => {
                 (Message::StatusPresenceEvent(StatusPresenceEvent { joins, leaves }), self.inner.follows.followers(stream.subject))
+            }
+            mode::CHANNEL | mode::GROUP | mode::DM => {
+                let channel_id = crate::channel::stream_to_channel_id(stream).unwrap_or_default();
+                let (room_name, group_id, user_id_one, user_id_two) = match stream.mode {
+                    mode::CHANNEL => (stream.label.clone(), String::new(), String::new(), String::new()),
+                    mode::GROUP => (String::new(), stream.subject.to_string(), String::new(), String::new()),
+                    _ => (String::new(), String::new(), stream.subject.to_string(), stream.subcontext.to_string()),
+                };
+                (
+                    Message::ChannelPresenceEvent(ChannelPresenceEvent { channel_id, joins, leaves, room_name, group_id, user_id_one, user_id_two }),
+                    self.inner.tracker.session_ids(stream),
+                )
             }
             m if m > LAST_BUILT_IN_MODE => (
                 Message::StreamPresenceEvent(StreamPresenceEvent { stream: Some(stream_to_wire(stream)), joins, leaves }),

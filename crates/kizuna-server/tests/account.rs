@@ -140,3 +140,29 @@ server_test!(link_validation_messages, |server| {
     post("/v2/account/link/google", r#"{"token":"x"}"#).await.assert_error(501, 12, "method LinkGoogle not implemented");
     post("/v2/account/unlink/steam", r#"{"token":"x"}"#).await.assert_error(501, 12, "method UnlinkSteam not implemented");
 });
+
+server_test!(banned_users_are_told_disconnected_and_kept_out_until_unbanned, |server| {
+    let user = server.new_user().await;
+    let device_body = |d: &str| serde_json::json!({ "id": d }).to_string();
+    let device = format!("device-{}", uuid::Uuid::new_v4().simple());
+    let session = server.auth_device(&device, None).await;
+    let token = session["token"].as_str().unwrap().to_owned();
+    let id: uuid::Uuid = kizuna_testkit::jwt_claims(&token)["uid"].as_str().unwrap().parse().unwrap();
+    let mut socket = server.socket(&format!("token={token}")).await.unwrap();
+    socket.request(serde_json::json!({"cid": "1", "ping": {}})).await;
+    let core = server.running().core();
+    core.ban_users(&[id, uuid::Uuid::new_v4()]).await.unwrap();
+    let push = socket.recv().await;
+    let n = &push["notifications"]["notifications"][0];
+    assert_eq!((n["subject"].as_str(), n["code"].as_i64(), n["content"].as_str()), (Some("banned"), Some(-8), Some("{}")));
+    assert!(n.get("persistent").is_none());
+    assert!(socket.closed().await.is_some());
+    // Tokens are rejected, sign-in is refused, other users are untouched.
+    server.call(Method::GET, "/v2/account", Auth::Bearer(&token), None).await.assert_error(401, 16, "Auth token invalid");
+    let path = "/v2/account/authenticate/device";
+    server.call(Method::POST, path, Auth::ServerKey("defaultkey"), Some(&device_body(&device))).await.assert_error(403, 7, "User account banned.");
+    server.call(Method::GET, "/v2/account", user.auth(), None).await.ok();
+    // Unbanned: signing in works again.
+    core.unban_users(&[id]).await.unwrap();
+    server.call(Method::POST, path, Auth::ServerKey("defaultkey"), Some(&device_body(&device))).await.ok();
+});

@@ -112,7 +112,7 @@ server_test!(routes_of_unbuilt_features_answer_unimplemented_after_auth, |server
     let t = server.new_user_token().await;
     for (method, path, rpc) in [
         (Method::POST, "/v2/friend/steam", "ImportSteamFriends"),
-        (Method::GET, "/v2/channel/2...room", "ListChannelMessages"),
+        (Method::GET, "/v2/party", "ListParties"),
         (Method::GET, "/v2/leaderboard/board1/owner/someone", "ListLeaderboardRecordsAroundOwner"),
         (Method::PUT, "/v2/tournament/t1", "WriteTournamentRecord"),
         (Method::GET, "/v2/match", "ListMatches"),

@@ -146,6 +146,15 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
+    /// Whether `target` exists and has not blocked `user` (who may then open a direct chat).
+    pub async fn user_exists_not_blocking(&self, target: Uuid, user: Uuid) -> Result<bool, StoreError> {
+        let row: Option<(Uuid,)> = dispatch!(self.reader(), pool =>
+            sqlx::query_as("SELECT id FROM users WHERE id = $1 AND NOT EXISTS \
+                            (SELECT 1 FROM user_edge WHERE source_id = $1 AND destination_id = $2 AND state = 3)")
+                .bind(target).bind(user).fetch_optional(pool).await?);
+        Ok(row.is_some())
+    }
+
     /// `user_id` adds each target: accepts the target's invitation (merging `metadata` into the
     /// caller's edge), or invites the target. Targets the caller blocked, that blocked the
     /// caller, that do not exist or that already have an edge are skipped. One transaction.

@@ -344,6 +344,14 @@ impl Store {
         Ok(row)
     }
 
+    /// A user's state in a group (bans included), `None` without an edge.
+    pub async fn group_member_state(&self, group: Uuid, user: Uuid) -> Result<Option<i16>, StoreError> {
+        let row: Option<(i16,)> = dispatch!(self.reader(), pool =>
+            sqlx::query_as("SELECT state FROM group_edge WHERE source_id = $1 AND destination_id = $2")
+                .bind(group).bind(user).fetch_optional(pool).await?);
+        Ok(row.map(|r| r.0))
+    }
+
     /// Enabled groups by id; unknown ids are skipped.
     pub async fn groups_by_id(&self, ids: &[Uuid]) -> Result<Vec<GroupRow>, StoreError> {
         if ids.is_empty() {

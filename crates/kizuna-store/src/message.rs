@@ -99,3 +99,42 @@ impl crate::Store {
         Ok(rows)
     }
 }
+
+impl crate::Store {
+    /// Stores a message.
+    pub async fn message_insert(&self, m: &NewMessage) -> Result<(), crate::StoreError> {
+        crate::dispatch!(self.writer(), pool => {
+            let mut conn = pool.acquire().await?;
+            crate::message_insert_in_tx!(conn, m);
+        });
+        Ok(())
+    }
+
+    /// Edits a message of `sender_id` (any channel, as Nakama). Returns its create time, or
+    /// `None` when the sender has no message with that id.
+    pub async fn message_update(
+        &self,
+        id: Uuid,
+        sender_id: Uuid,
+        username: &str,
+        content: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, crate::StoreError> {
+        let content: &serde_json::value::RawValue =
+            serde_json::from_str(content).map_err(|e| crate::StoreError::Sqlx(sqlx::Error::Decode(e.into())))?;
+        let row: Option<(DateTime<Utc>,)> = crate::dispatch!(self.writer(), pool =>
+            sqlx::query_as("UPDATE message SET update_time = $5, username = $4, content = $3 WHERE id = $1 AND sender_id = $2 RETURNING create_time")
+                .bind(id).bind(sender_id).bind(sqlx::types::Json(content)).bind(username).bind(now)
+                .fetch_optional(pool).await?);
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Deletes a message of `sender_id`. Returns its create and update times, or `None` when the
+    /// sender has no message with that id.
+    pub async fn message_delete(&self, id: Uuid, sender_id: Uuid) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, crate::StoreError> {
+        let row = crate::dispatch!(self.writer(), pool =>
+            sqlx::query_as("DELETE FROM message WHERE id = $1 AND sender_id = $2 RETURNING create_time, update_time")
+                .bind(id).bind(sender_id).fetch_optional(pool).await?);
+        Ok(row)
+    }
+}

@@ -355,6 +355,23 @@ impl Store {
         })
     }
 
+    /// Sets `disable_time` on accounts (a ban with `now`, an unban with [`crate::epoch`]); the
+    /// nil system user is never touched. Returns the ids that exist.
+    pub async fn users_set_disable_time(&self, ids: &[Uuid], time: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(Uuid,)> = dispatch!(self.writer(), pool => {
+            let mut q = QueryBuilder::new("UPDATE users SET disable_time = ");
+            q.push_bind(time).push(" WHERE id <> ").push_bind(Uuid::nil()).push(" AND id IN (");
+            let mut sep = q.separated(", ");
+            for id in ids { sep.push_bind(*id); }
+            q.push(") RETURNING id");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
     /// Sets an identity column on `id` unless another account already holds the value.
     /// Returns false when another account has it. `password` is also set when given (email).
     pub async fn link_column(

@@ -8,6 +8,7 @@
 
 mod account;
 mod authenticate;
+mod channel;
 mod friend;
 mod group;
 pub mod bind;
@@ -74,6 +75,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(authenticate::routes())
         .merge(link::routes())
         .merge(session::routes())
+        .merge(channel::routes())
         .merge(friend::routes())
         .merge(group::routes())
         .merge(notification::routes())

@@ -77,6 +77,28 @@ pub(super) async fn handle(state: &ApiState, session: &SessionHandle, envelope: 
             Ok(()) => reply(session, ack(cid)),
             Err(e) => reply(session, core_error(&cid, e)),
         },
+        Message::ChannelJoin(j) => match state.core.channel_join(session, &j.target, j.r#type, j.persistence, j.hidden).await {
+            Ok(channel) => reply(session, Envelope { cid, message: Some(Message::Channel(channel)) }),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
+        Message::ChannelLeave(l) => match state.core.channel_leave(session, &l.channel_id) {
+            Ok(()) => reply(session, ack(cid)),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
+        Message::ChannelMessageSend(m) => match state.core.channel_message_send(session, &m.channel_id, &m.content).await {
+            Ok(a) => reply(session, Envelope { cid, message: Some(Message::ChannelMessageAck(a)) }),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
+        Message::ChannelMessageUpdate(m) => {
+            match state.core.channel_message_update(session, &m.channel_id, &m.message_id, &m.content).await {
+                Ok(a) => reply(session, Envelope { cid, message: Some(Message::ChannelMessageAck(a)) }),
+                Err(e) => reply(session, core_error(&cid, e)),
+            }
+        }
+        Message::ChannelMessageRemove(m) => match state.core.channel_message_remove(session, &m.channel_id, &m.message_id).await {
+            Ok(a) => reply(session, Envelope { cid, message: Some(Message::ChannelMessageAck(a)) }),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
         Message::Rpc(rpc) => {
             // No runtime functions can be registered yet: Nakama's answer for an unknown id.
             let (c, m) = if rpc.id.is_empty() {

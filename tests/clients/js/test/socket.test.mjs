@@ -33,9 +33,6 @@ const MAX_MESSAGE_SIZE_BYTES = 4096;
 
 // Client requests of features not built yet, as nakama-js sends them.
 const NOT_BUILT_CALLS = [
-  ['channel_join', (s) => s.joinChat('lobby', 1, true, false)],
-  ['channel_leave', (s) => s.leaveChat('2...lobby')],
-  ['channel_message_send', (s) => s.writeChatMessage('2...lobby', { hello: 'world' })],
   ['match_create', (s) => s.createMatch()],
   ['match_join', (s) => s.joinMatch(randomMatchId())],
   ['match_leave', (s) => s.leaveMatch(randomMatchId())],
@@ -259,14 +256,14 @@ describe('socket', () => {
       it('concurrent requests each get their own reply', async () => {
         const probe = await connect();
         const s = probe.socket;
-        const [a, ping, b, chat, c] = await Promise.allSettled([
-          s.rpc('a', '{}'), s.send({ ping: {} }), s.rpc('', ''), s.joinChat('lobby', 1, true, false), s.rpc('c', ''),
+        const [a, ping, b, made, c] = await Promise.allSettled([
+          s.rpc('a', '{}'), s.send({ ping: {} }), s.rpc('', ''), s.createMatch(), s.rpc('c', ''),
         ]);
         assert.equal(ping.status, 'fulfilled');
         assert.deepEqual(ping.value.pong, {});
         await expectSocketError(Promise.reject(a.reason), RPC_NOT_FOUND, format);
         await expectSocketError(Promise.reject(b.reason), RPC_ID_MISSING, format);
-        await expectSocketError(Promise.reject(chat.reason), notBuilt('channel_join'), format);
+        await expectSocketError(Promise.reject(made.reason), notBuilt('match_create'), format);
         await expectSocketError(Promise.reject(c.reason), RPC_NOT_FOUND, format);
         await probe.close();
       });
@@ -418,9 +415,8 @@ describe('socket', () => {
     it('a member of a feature not built yet: error without code (0 is omitted), the socket stays open', async () => {
       const raw = await open();
       const requests = [
-        ['channel_join', { target: 'lobby', type: 1, persistence: true, hidden: false }],
         ['match_create', {}],
-        ['channel_leave', { channel_id: '2...lobby' }],
+        ['match_leave', { match_id: randomMatchId() }],
         ['party_create', { open: true, max_size: 4 }],
         ['matchmaker_add', { min_count: 2, max_count: 4, query: '*' }],
         ['party_data_send', { party_id: randomMatchId(), op_code: '1', data: 'aGk=' }],
