@@ -149,7 +149,9 @@ impl Core {
     }
 
     /// `channel_join`: puts the session on the channel (persistent unless asked otherwise, visible
-    /// unless hidden). A new direct chat the other user is not on notifies them (−1).
+    /// unless hidden). A new direct chat the other user is not on notifies them (−1). Returns the
+    /// reply and the join event, which the caller publishes with
+    /// [`Core::route_presence_event`] after replying, so the joiner gets its `channel` first.
     pub async fn channel_join(
         &self,
         session: &SessionHandle,
@@ -157,7 +159,7 @@ impl Core {
         kind: i32,
         persistence: Option<bool>,
         hidden: Option<bool>,
-    ) -> Result<realtime::Channel, Error> {
+    ) -> Result<(realtime::Channel, crate::realtime::PresenceEvent), Error> {
         let (channel_id, stream) = self.build_channel_id(Some(session.user_id), target, kind).await?;
         let meta = PresenceMeta {
             username: session.username.clone(),
@@ -167,7 +169,6 @@ impl Core {
         };
         let presence = Presence { session_id: session.id, user_id: session.user_id, stream: stream.clone(), meta: meta.clone() };
         let (new, event) = self.inner.tracker.track(presence);
-        self.route_presence_event(event);
         let present: Vec<Presence> = self.stream_user_list(&stream, false, true);
         if new && stream.mode == mode::DM {
             let other = if stream.subject == session.user_id { stream.subcontext } else { stream.subject };
@@ -187,7 +188,7 @@ impl Core {
         let presences =
             present.iter().filter(|p| !(new && p.session_id == session.id)).map(Presence::to_wire).collect();
         let f = channel_fields(&stream);
-        Ok(realtime::Channel {
+        let channel = realtime::Channel {
             id: channel_id,
             presences,
             self_: Some(realtime::UserPresence {
@@ -201,7 +202,8 @@ impl Core {
             group_id: f.group_id,
             user_id_one: f.user_id_one,
             user_id_two: f.user_id_two,
-        })
+        };
+        Ok((channel, event))
     }
 
     /// `channel_leave`: takes the session off the channel (a success even if it was not on it).
@@ -448,7 +450,8 @@ impl Core {
             .await
             .or_internal("Error listing messages from channel.")?;
         let make = |row: &MessageRow, forward: bool, is_next: bool| HistoryCursor::at(&stream, row, forward, is_next);
-        let mut next = if rows.len() > limit { Some(make(&rows[limit], forward, true)) } else { None };
+        // The next page starts after the last message returned; the previous one before the first.
+        let mut next = if rows.len() > limit { Some(make(&rows[limit - 1], forward, true)) } else { None };
         rows.truncate(limit);
         let mut prev = if incoming.is_some() { rows.first().map(|r| make(r, forward, false)) } else { None };
         if incoming.as_ref().is_some_and(|c| !c.is_next) {

@@ -129,7 +129,7 @@ impl Core {
     /// delivery time (a joiner sees its own join, a leaver not its own leave); chat events as
     /// `channel_presence_event` to every session on the channel, the same way. Match and party
     /// streams will be routed here by their features.
-    pub(crate) fn route_presence_event(&self, event: PresenceEvent) {
+    pub fn route_presence_event(&self, event: PresenceEvent) {
         let Some(stream) = &event.stream else { return };
         let joins = event.joins.iter().map(Presence::to_wire).collect();
         let leaves = event.leaves.iter().map(Presence::to_wire).collect();

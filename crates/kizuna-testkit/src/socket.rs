@@ -17,6 +17,8 @@ pub const WAIT: Duration = Duration::from_secs(5);
 pub struct TestSocket {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub protobuf: bool,
+    /// Pushes that arrived while [`TestSocket::call`] waited for a reply, in arrival order.
+    held: std::collections::VecDeque<Value>,
 }
 
 /// What arrived on the socket.
@@ -31,7 +33,7 @@ impl TestSocket {
     /// refused handshake.
     pub async fn connect(url: &str) -> Result<TestSocket, (u16, String)> {
         match tokio_tungstenite::connect_async(url).await {
-            Ok((ws, _)) => Ok(TestSocket { ws, protobuf: url.contains("format=protobuf") }),
+            Ok((ws, _)) => Ok(TestSocket { ws, protobuf: url.contains("format=protobuf"), held: Default::default() }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let status = response.status().as_u16();
                 let body = response.body().as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
@@ -80,8 +82,11 @@ impl TestSocket {
         }
     }
 
-    /// The next envelope; panics on a close.
+    /// The next envelope (held pushes first); panics on a close.
     pub async fn recv(&mut self) -> Value {
+        if let Some(v) = self.held.pop_front() {
+            return v;
+        }
         match self.next().await {
             Received::Envelope(v) => v,
             Received::Close(c) => panic!("socket closed: {c:?}"),
@@ -105,6 +110,26 @@ impl TestSocket {
                 return got;
             }
         }
+    }
+
+    /// Sends a request and returns the envelope answering its `cid`; pushes that arrive first are
+    /// kept for [`TestSocket::recv`], in order.
+    pub async fn call(&mut self, envelope: Value) -> Value {
+        let cid = envelope["cid"].clone();
+        self.send(envelope).await;
+        let mut pushes = Vec::new();
+        let reply = loop {
+            let got = match self.next().await {
+                Received::Envelope(v) => v,
+                Received::Close(c) => panic!("socket closed: {c:?}"),
+            };
+            if got.get("cid") == Some(&cid) {
+                break got;
+            }
+            pushes.push(got);
+        };
+        self.held.extend(pushes);
+        reply
     }
 
     /// Waits for the server to close the socket; returns the close code and reason if sent.

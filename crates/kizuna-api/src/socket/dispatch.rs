@@ -78,7 +78,10 @@ pub(super) async fn handle(state: &ApiState, session: &SessionHandle, envelope: 
             Err(e) => reply(session, core_error(&cid, e)),
         },
         Message::ChannelJoin(j) => match state.core.channel_join(session, &j.target, j.r#type, j.persistence, j.hidden).await {
-            Ok(channel) => reply(session, Envelope { cid, message: Some(Message::Channel(channel)) }),
+            Ok((channel, event)) => {
+                reply(session, Envelope { cid, message: Some(Message::Channel(channel)) });
+                state.core.route_presence_event(event);
+            }
             Err(e) => reply(session, core_error(&cid, e)),
         },
         Message::ChannelLeave(l) => match state.core.channel_leave(session, &l.channel_id) {
