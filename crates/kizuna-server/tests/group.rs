@@ -415,6 +415,8 @@ server_test!(group_events_reach_sessions_on_the_group_channel, |server| {
     socket.request(json!({"cid": "1", "ping": {}})).await;
     let session = core.sessions().of_user(owner.id)[0].id;
     core.stream_user_join(owner.id, session, Stream::group(group), StreamJoin::default()).unwrap();
+    // The owner's own join on the group channel comes first.
+    assert_eq!(socket.recv().await["channel_presence_event"]["joins"][0]["user_id"], owner.id.to_string());
     call(&server, &a, Method::POST, &format!("/v2/group/{group}/join"), None).await.ok();
     let push = socket.recv().await;
     let m = &push["channel_message"];
