@@ -22,8 +22,9 @@ fn usage() -> String {
         "usage: kizuna-bench SCENARIO --target http://host:7350 [--server-key defaultkey] [--clients 64] \
          [--duration 10s] [--warmup 2s] [--rate REQ_PER_SEC] [--size N] [--server-pid PID] [--json]\nscenarios: {}, \
          socket-hold (--clients sockets held for --duration; --server-pid for memory per socket), \
-         status-fanout (--clients followers of one user updating status for --duration)\n\
-         not yet available (the server features are not built): rpc-echo, chat-fanout, match-relay",
+         status-fanout (--clients followers of one user updating status for --duration), \
+         chat-fanout (--clients room members, --senders 10 sending for --duration)\n\
+         not yet available (the server features are not built): rpc-echo, match-relay",
         names.join(", ")
     )
 }
@@ -45,7 +46,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
         println!("{}", usage());
         return Ok(std::process::ExitCode::SUCCESS);
     }
-    let socket_scenario = matches!(args[0].as_str(), "socket-hold" | "status-fanout");
+    let socket_scenario = matches!(args[0].as_str(), "socket-hold" | "status-fanout" | "chat-fanout");
     let scenario = Scenario::parse(&args[0]);
     if scenario.is_none() && !socket_scenario {
         anyhow::bail!("unknown scenario {:?}\n{}", args[0], usage());
@@ -55,6 +56,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
     let mut options = RunOptions { clients: 64, duration: Duration::from_secs(10), warmup: Duration::from_secs(2), rate: None, size: None };
     let mut json = false;
     let mut server_pid = None;
+    let mut senders = 10;
     let mut i = 1;
     while i < args.len() {
         let flag = args[i].as_str();
@@ -72,6 +74,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
             "--size" => options.size = Some(value()?.parse()?),
             "--json" => json = true,
             "--server-pid" => server_pid = Some(value()?.parse()?),
+            "--senders" => senders = value()?.parse()?,
             other => anyhow::bail!("unknown flag {other}\n{}", usage()),
         }
         i += 1;
@@ -82,6 +85,10 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
         let out = if args[0] == "socket-hold" {
             let r = kizuna_bench::socket::socket_hold(&target, options.clients, options.duration, server_pid).await?;
             let failed = r.failed > 0 || r.pongs < r.connected;
+            (serde_json::to_value(&r)?, failed)
+        } else if args[0] == "chat-fanout" {
+            let r = kizuna_bench::socket::chat_fanout(&target, options.clients, senders, options.duration).await?;
+            let failed = r.missing > 0;
             (serde_json::to_value(&r)?, failed)
         } else {
             let r = kizuna_bench::socket::status_fanout(&target, options.clients, options.duration).await?;

@@ -45,10 +45,14 @@ pub enum Scenario {
     /// `GET /v2/group?name=<2 hex digits>%&limit=100` over `--size` groups (default 100,000)
     /// whose names start with random hex.
     GroupsList,
+    /// `GET /v2/channel/2...bench-history?limit=100&forward=false`, each worker paging back
+    /// through the room's history with `next_cursor` (restarting at the end or after 50 pages).
+    /// Set-up sends `--size` messages to the room first (default 0: seeded beforehand).
+    ChatHistory,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::AuthNew,
         Scenario::AuthExisting,
         Scenario::AccountGet,
@@ -56,6 +60,7 @@ impl Scenario {
         Scenario::StorageRead,
         Scenario::FriendsList,
         Scenario::GroupsList,
+        Scenario::ChatHistory,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +72,7 @@ impl Scenario {
             Scenario::StorageRead => "storage-read",
             Scenario::FriendsList => "friends-list",
             Scenario::GroupsList => "groups-list",
+            Scenario::ChatHistory => "chat-history",
         }
     }
 
@@ -108,9 +114,11 @@ impl Scenario {
                 tokens = vec![hub; clients];
             }
             Scenario::GroupsList => prepare_groups(target, &run_id, &tokens, size.unwrap_or(100_000)).await?,
+            Scenario::ChatHistory => crate::socket::send_to_room(target, &tokens[0], HISTORY_ROOM, size.unwrap_or(0)).await?,
             _ => {}
         }
-        Ok(Prepared { scenario: self, run_id, tokens, user_ids, value })
+        let cursors = std::sync::Mutex::new(vec![(String::new(), 0); clients]);
+        Ok(Prepared { scenario: self, run_id, tokens, user_ids, value, cursors })
     }
 }
 
@@ -189,7 +197,12 @@ pub struct Prepared {
     user_ids: Vec<String>,
     /// The 1 KiB JSON object storage scenarios write.
     value: String,
+    /// Per worker, for history paging: the cursor to use next and pages read since the start.
+    cursors: std::sync::Mutex<Vec<(String, u32)>>,
 }
+
+/// The room `chat-history` reads (`scripts/bench` seeds it).
+pub const HISTORY_ROOM: &str = "bench-history";
 
 /// A JSON object of exactly 1024 bytes.
 fn one_kib_value() -> String {
@@ -284,6 +297,26 @@ impl Prepared {
                 .http
                 .get(format!("{}/v2/group?name={}%25&limit=100", target.base_url, hex_prefix(worker, seq)))
                 .header("Authorization", format!("Bearer {}", self.tokens[worker])),
+            Scenario::ChatHistory => {
+                let cursor = self.cursors.lock().expect("not poisoned")[worker].0.clone();
+                let response = classify(
+                    target
+                        .http
+                        .get(format!("{}/v2/channel/2...{HISTORY_ROOM}?limit=100&forward=false&cursor={cursor}", target.base_url))
+                        .header("Authorization", format!("Bearer {}", self.tokens[worker]))
+                        .send()
+                        .await,
+                )?;
+                let body: Value = response.json().await.map_err(|_| "body".to_owned())?;
+                let mut cursors = self.cursors.lock().expect("not poisoned");
+                let (next, pages) = &mut cursors[worker];
+                *pages += 1;
+                match body["next_cursor"].as_str() {
+                    Some(c) if *pages < 50 => *next = c.to_owned(),
+                    _ => (*next, *pages) = (String::new(), 0),
+                }
+                return Ok(());
+            }
         };
         let response = classify(request.send().await)?;
         // Read the whole body: a server is not done until the client has the answer.

@@ -1,5 +1,5 @@
-//! Socket scenarios: many authenticated WebSockets held open (`socket-hold`), and status
-//! fan-out to followers (`status-fanout`). They speak Nakama's JSON socket protocol to any
+//! Socket scenarios: many authenticated WebSockets held open (`socket-hold`), status fan-out to
+//! followers (`status-fanout`), and chat fan-out in one room (`chat-fanout`). They speak Nakama's JSON socket protocol to any
 //! server (`/ws?token=…`).
 
 use std::{
@@ -171,25 +171,8 @@ pub async fn status_fanout(target: &Target, followers: usize, duration: Duration
     for token in &tokens {
         let mut ws = connect(target, token).await?;
         request(&mut ws, json!({"cid": "f", "status_follow": {"user_ids": [star_id]}})).await?;
-        let delivered = delivered.clone();
-        let mut stop = stop_rx.clone();
-        readers.push(tokio::spawn(async move {
-            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
-            loop {
-                let frame = tokio::select! {
-                    f = ws.next() => f,
-                    _ = stop.wait_for(|s| *s) => break,
-                };
-                let Some(Ok(frame)) = frame else { break };
-                let Message::Text(t) = frame else { continue };
-                let Ok(v) = serde_json::from_str::<Value>(&t) else { continue };
-                let sent: Option<u64> = v["status_presence_event"]["joins"][0]["status"].as_str().and_then(|s| s.parse().ok());
-                if let Some(sent) = sent {
-                    delivered.fetch_add(1, Ordering::Relaxed);
-                    let _ = hist.record(micros_now().saturating_sub(sent).max(1));
-                }
-            }
-            hist
+        readers.push(spawn_reader(ws, delivered.clone(), stop_rx.clone(), |v| {
+            v["status_presence_event"]["joins"][0]["status"].as_str().and_then(|s| s.parse().ok())
         }));
     }
     let mut star = connect(target, &star_token).await?;
@@ -201,20 +184,10 @@ pub async fn status_fanout(target: &Target, followers: usize, duration: Duration
     }
     // Let the last events arrive: the followers' count stops growing within a bounded wait.
     let expected = updates * followers as u64;
-    let deadline = Instant::now() + STEP;
-    while delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    drain(&delivered, expected).await;
     let elapsed = start.elapsed().as_secs_f64();
     drop(star);
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
-    let _ = stop_tx.send(true);
-    for r in readers {
-        if let Ok(h) = r.await {
-            hist.add(&h).expect("same bounds");
-        }
-    }
-    let got = delivered.load(Ordering::Relaxed);
+    let (hist, got) = collect(readers, stop_tx, &delivered).await;
     Ok(FanoutReport {
         followers,
         updates,
@@ -225,4 +198,142 @@ pub async fn status_fanout(target: &Target, followers: usize, duration: Duration
         max_ms: hist.max() as f64 / 1000.0,
         missing: expected.saturating_sub(got),
     })
+}
+
+type Reader = tokio::task::JoinHandle<Histogram<u64>>;
+
+/// Reads a socket until told to stop, counting the pushes `sent_at` recognises (it returns their
+/// send time in µs) and recording their delivery latency.
+fn spawn_reader(mut ws: Ws, delivered: Arc<AtomicU64>, mut stop: tokio::sync::watch::Receiver<bool>, sent_at: fn(&Value) -> Option<u64>) -> Reader {
+    tokio::spawn(async move {
+        let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+        loop {
+            let frame = tokio::select! {
+                f = ws.next() => f,
+                _ = stop.wait_for(|s| *s) => break,
+            };
+            let Some(Ok(frame)) = frame else { break };
+            let Message::Text(t) = frame else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(&t) else { continue };
+            if let Some(sent) = sent_at(&v) {
+                delivered.fetch_add(1, Ordering::Relaxed);
+                let _ = hist.record(micros_now().saturating_sub(sent).max(1));
+            }
+        }
+        hist
+    })
+}
+
+/// Stops the readers and merges their latency histograms; also returns the delivery count.
+async fn collect(readers: Vec<Reader>, stop: tokio::sync::watch::Sender<bool>, delivered: &AtomicU64) -> (Histogram<u64>, u64) {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+    let _ = stop.send(true);
+    for r in readers {
+        if let Ok(h) = r.await {
+            hist.add(&h).expect("same bounds");
+        }
+    }
+    (hist, delivered.load(Ordering::Relaxed))
+}
+
+/// Waits (bounded) until `delivered` reaches `expected`.
+async fn drain(delivered: &AtomicU64, expected: u64) {
+    let deadline = Instant::now() + STEP;
+    while delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Result of `chat-fanout`.
+#[derive(Debug, Serialize)]
+pub struct ChatReport {
+    pub members: usize,
+    pub senders: usize,
+    pub messages: u64,
+    pub delivered: u64,
+    pub delivered_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub missing: u64,
+}
+
+/// `members` sockets join one chat room; `senders` more sockets join it too and each sends
+/// messages as fast as the server acknowledges them, for `duration`. Every message carries its
+/// send time; members measure delivery latency from it.
+pub async fn chat_fanout(target: &Target, members: usize, senders: usize, duration: Duration) -> anyhow::Result<ChatReport> {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let room = format!("bench-{}", &run[..12]);
+    let channel = format!("2...{room}");
+    let mut tokens = users(target, members + senders, &format!("chat-{run}")).await?;
+    let sender_tokens = tokens.split_off(members);
+    let delivered = Arc::new(AtomicU64::new(0));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut readers = Vec::with_capacity(members);
+    for token in &tokens {
+        let mut ws = connect(target, token).await?;
+        let reply = request(&mut ws, json!({"cid": "j", "channel_join": {"target": room, "type": 1, "persistence": false}})).await?;
+        anyhow::ensure!(reply.get("channel").is_some(), "channel join failed: {reply}");
+        readers.push(spawn_reader(ws, delivered.clone(), stop_rx.clone(), |v| {
+            let content = v["channel_message"]["content"].as_str()?;
+            serde_json::from_str::<Value>(content).ok()?["t"].as_u64()
+        }));
+    }
+    let mut sending = Vec::with_capacity(senders);
+    for token in &sender_tokens {
+        let mut ws = connect(target, token).await?;
+        let reply = request(&mut ws, json!({"cid": "j", "channel_join": {"target": room, "type": 1, "persistence": false, "hidden": true}})).await?;
+        anyhow::ensure!(reply.get("channel").is_some(), "channel join failed: {reply}");
+        sending.push(ws);
+    }
+    let start = Instant::now();
+    let mut tasks = FuturesUnordered::new();
+    for mut ws in sending {
+        let channel = channel.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut sent = 0u64;
+            while start.elapsed() < duration {
+                let content = json!({ "t": micros_now() }).to_string();
+                let reply = request(&mut ws, json!({"cid": sent.to_string(), "channel_message_send": {"channel_id": channel, "content": content}})).await?;
+                anyhow::ensure!(reply.get("channel_message_ack").is_some(), "send failed: {reply}");
+                sent += 1;
+            }
+            Ok::<u64, anyhow::Error>(sent)
+        }));
+    }
+    let mut messages = 0;
+    while let Some(r) = tasks.next().await {
+        messages += r??;
+    }
+    let expected = messages * members as u64;
+    drain(&delivered, expected).await;
+    let elapsed = start.elapsed().as_secs_f64();
+    let (hist, got) = collect(readers, stop_tx, &delivered).await;
+    Ok(ChatReport {
+        members,
+        senders,
+        messages,
+        delivered: got,
+        delivered_per_sec: got as f64 / elapsed,
+        p50_ms: hist.value_at_quantile(0.5) as f64 / 1000.0,
+        p99_ms: hist.value_at_quantile(0.99) as f64 / 1000.0,
+        max_ms: hist.max() as f64 / 1000.0,
+        missing: expected.saturating_sub(got),
+    })
+}
+
+/// Sends `count` persistent chat messages to a room (set-up for history listings).
+pub async fn send_to_room(target: &Target, token: &str, room: &str, count: usize) -> anyhow::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let mut ws = connect(target, token).await?;
+    let reply = request(&mut ws, json!({"cid": "j", "channel_join": {"target": room, "type": 1}})).await?;
+    anyhow::ensure!(reply.get("channel").is_some(), "channel join failed: {reply}");
+    for i in 0..count {
+        let content = json!({ "n": i }).to_string();
+        let reply = request(&mut ws, json!({"cid": i.to_string(), "channel_message_send": {"channel_id": format!("2...{room}"), "content": content}})).await?;
+        anyhow::ensure!(reply.get("channel_message_ack").is_some(), "send failed: {reply}");
+    }
+    Ok(())
 }

@@ -49,5 +49,10 @@ async fn socket_scenarios_run_against_a_real_server() {
     assert_eq!(fanout.missing, 0, "{fanout:?}");
     assert_eq!(fanout.delivered, fanout.updates * 5);
     assert!(fanout.p50_ms <= fanout.p99_ms);
+    let chat = kizuna_bench::socket::chat_fanout(&target, 6, 2, Duration::from_millis(300)).await.unwrap();
+    assert!(chat.messages > 0);
+    assert_eq!(chat.missing, 0, "{chat:?}");
+    assert_eq!(chat.delivered, chat.messages * 6);
+    assert!(chat.p50_ms <= chat.p99_ms);
     server.stop().await;
 }
