@@ -111,9 +111,16 @@ impl Scenario {
             Scenario::FriendsList => {
                 let hub = authenticate(target, &format!("bench-{run_id}-hub")).await?;
                 prepare_friends(target, &run_id, &hub, size.unwrap_or(1000)).await?;
+                // Set-up may outlive a session token (60 s by default): sign in again.
+                let hub = authenticate(target, &format!("bench-{run_id}-hub")).await?;
                 tokens = vec![hub; clients];
             }
-            Scenario::GroupsList => prepare_groups(target, &run_id, &tokens, size.unwrap_or(100_000)).await?,
+            Scenario::GroupsList => {
+                prepare_groups(target, &run_id, size.unwrap_or(100_000)).await?;
+                for (worker, token) in tokens.iter_mut().enumerate() {
+                    *token = authenticate(target, &format!("bench-{run_id}-{worker}")).await?;
+                }
+            }
             Scenario::ChatHistory => crate::socket::send_to_room(target, &tokens[0], HISTORY_ROOM, size.unwrap_or(0)).await?,
             _ => {}
         }
@@ -168,18 +175,22 @@ async fn prepare_friends(target: &Target, run_id: &str, hub: &str, count: usize)
     Ok(())
 }
 
-/// `count` groups named `<8 random hex digits>-<run>-<n>`, created by the workers' users.
-async fn prepare_groups(target: &Target, run_id: &str, tokens: &[String], count: usize) -> anyhow::Result<()> {
-    in_parallel(count, |i| {
-        let token = &tokens[i % tokens.len()];
-        async move {
+/// `count` groups named `<8 random hex digits>-<run>-<n>`, created 5,000 at a time, each batch
+/// by a freshly signed-in user (a batch takes well under a session token's lifetime).
+async fn prepare_groups(target: &Target, run_id: &str, count: usize) -> anyhow::Result<()> {
+    for (batch, first) in (0..count).step_by(5000).enumerate() {
+        let token = authenticate(target, &format!("bench-{run_id}-creator-{batch}")).await?;
+        let token = &token;
+        in_parallel((count - first).min(5000), |j| async move {
+            let i = first + j;
             let name = format!("{:08x}-{}-{i}", uuid::Uuid::new_v4().as_u128() as u32, &run_id[..8]);
             let request = target.http.post(format!("{}/v2/group", target.base_url)).bearer_auth(token).json(&serde_json::json!({ "name": name }));
             expect_ok(request, "group create").await?;
             Ok(())
-        }
-    })
-    .await
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// Two hex digits that vary with the worker and the request, for name prefix searches.

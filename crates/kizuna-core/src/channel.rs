@@ -303,7 +303,7 @@ impl Core {
         if persist {
             let stored = self
                 .store()
-                .message_update(message_id, sender_id, username, content, now)
+                .message_update(&message_stream(stream), message_id, sender_id, username, content, now)
                 .await
                 .or_internal("Could not persist message update to channel history")?;
             create_time = stored.ok_or_else(|| Error::invalid("Could not find message to update in channel history"))?;
@@ -345,7 +345,7 @@ impl Core {
         if persist {
             let stored = self
                 .store()
-                .message_delete(message_id, sender_id)
+                .message_delete(&message_stream(stream), message_id, sender_id)
                 .await
                 .or_internal("Could not persist message remove to channel history")?;
             (create_time, update_time) = stored.ok_or_else(|| Error::invalid("Could not find message to remove in channel history"))?;

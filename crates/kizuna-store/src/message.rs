@@ -110,10 +110,11 @@ impl crate::Store {
         Ok(())
     }
 
-    /// Edits a message of `sender_id` (any channel, as Nakama). Returns its create time, or
-    /// `None` when the sender has no message with that id.
+    /// Edits a message of `sender_id` in `stream`. Returns its create time, or `None` when the
+    /// sender has no message with that id there.
     pub async fn message_update(
         &self,
+        stream: &MessageStream,
         id: Uuid,
         sender_id: Uuid,
         username: &str,
@@ -123,18 +124,28 @@ impl crate::Store {
         let content: &serde_json::value::RawValue =
             serde_json::from_str(content).map_err(|e| crate::StoreError::Sqlx(sqlx::Error::Decode(e.into())))?;
         let row: Option<(DateTime<Utc>,)> = crate::dispatch!(self.writer(), pool =>
-            sqlx::query_as("UPDATE message SET update_time = $5, username = $4, content = $3 WHERE id = $1 AND sender_id = $2 RETURNING create_time")
+            sqlx::query_as("UPDATE message SET update_time = $5, username = $4, content = $3 WHERE id = $1 AND sender_id = $2 \
+                            AND stream_mode = $6 AND stream_subject = $7 AND stream_descriptor = $8 AND stream_label = $9 RETURNING create_time")
                 .bind(id).bind(sender_id).bind(sqlx::types::Json(content)).bind(username).bind(now)
+                .bind(stream.mode).bind(stream.subject).bind(stream.descriptor).bind(&stream.label)
                 .fetch_optional(pool).await?);
         Ok(row.map(|r| r.0))
     }
 
-    /// Deletes a message of `sender_id`. Returns its create and update times, or `None` when the
-    /// sender has no message with that id.
-    pub async fn message_delete(&self, id: Uuid, sender_id: Uuid) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, crate::StoreError> {
+    /// Deletes a message of `sender_id` in `stream`. Returns its create and update times, or
+    /// `None` when the sender has no message with that id there.
+    pub async fn message_delete(
+        &self,
+        stream: &MessageStream,
+        id: Uuid,
+        sender_id: Uuid,
+    ) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, crate::StoreError> {
         let row = crate::dispatch!(self.writer(), pool =>
-            sqlx::query_as("DELETE FROM message WHERE id = $1 AND sender_id = $2 RETURNING create_time, update_time")
-                .bind(id).bind(sender_id).fetch_optional(pool).await?);
+            sqlx::query_as("DELETE FROM message WHERE id = $1 AND sender_id = $2 \
+                            AND stream_mode = $3 AND stream_subject = $4 AND stream_descriptor = $5 AND stream_label = $6 \
+                            RETURNING create_time, update_time")
+                .bind(id).bind(sender_id).bind(stream.mode).bind(stream.subject).bind(stream.descriptor).bind(&stream.label)
+                .fetch_optional(pool).await?);
         Ok(row)
     }
 }
