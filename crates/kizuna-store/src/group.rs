@@ -696,11 +696,13 @@ impl Store {
             (None, false, false, true) => (&[Edge, Update, Id], true),
             (None, _, false, false) => (&[Update, Edge, Id], false),
         };
-        let like = if self.is_postgres() { " ILIKE " } else { " LIKE " };
+        // Case-insensitive: PostgreSQL compares lower-cased text (what its name index holds, so a
+        // prefix pattern seeks), SQLite's LIKE folds ASCII case and uses its NOCASE name index.
+        let (column, like) = if self.is_postgres() { ("lower(name)", " LIKE lower(") } else { ("name", " LIKE (") };
         let rows = dispatch!(self.reader(), pool => {
             let mut q = QueryBuilder::new(format!("SELECT {GROUP_COLUMNS} FROM groups WHERE "));
             match &f.name {
-                Some(name) => { q.push("name").push(like).push_bind(name.clone()); }
+                Some(name) => { q.push(column).push(like).push_bind(name.clone()).push(")"); }
                 None => {
                     q.push("disable_time = ").push_bind(epoch());
                     if let Some(open) = f.open { q.push(" AND state = ").push_bind(if open { 0i16 } else { 1i16 }); }
