@@ -77,27 +77,23 @@ fn channel_fields(stream: &Stream) -> ChannelFields {
     }
 }
 
-fn precise(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
-}
-
 /// Whether text is a JSON object, as the chat checks it (valid JSON starting with `{`).
 fn is_object(content: &str) -> bool {
     crate::storage::is_json_object(content)
 }
 
-/// A chat message as sent, edited or removed.
-struct Outbound<'a> {
-    stream: &'a Stream,
-    channel_id: &'a str,
-    message_id: Uuid,
-    code: i32,
-    sender_id: Uuid,
-    username: &'a str,
-    content: String,
-    create_time: chrono::DateTime<chrono::Utc>,
-    update_time: chrono::DateTime<chrono::Utc>,
-    persistent: bool,
+/// A chat message as sent, edited or removed, or a group event.
+pub(crate) struct Outbound<'a> {
+    pub stream: &'a Stream,
+    pub channel_id: &'a str,
+    pub message_id: Uuid,
+    pub code: i32,
+    pub sender_id: Uuid,
+    pub username: &'a str,
+    pub content: String,
+    pub create_time: chrono::DateTime<chrono::Utc>,
+    pub update_time: chrono::DateTime<chrono::Utc>,
+    pub persistent: bool,
 }
 
 impl Core {
@@ -366,7 +362,7 @@ impl Core {
 
     /// Pushes a chat message to the channel (encoded once) and returns its ack. For an edit or a
     /// removal of a stored message, the times are the stored message's (Nakama's ack shares them).
-    fn deliver_chat(&self, o: Outbound<'_>) -> realtime::ChannelMessageAck {
+    pub(crate) fn deliver_chat(&self, o: Outbound<'_>) -> realtime::ChannelMessageAck {
         let f = channel_fields(o.stream);
         let message = api::ChannelMessage {
             channel_id: o.channel_id.to_owned(),
@@ -375,8 +371,8 @@ impl Core {
             sender_id: o.sender_id.to_string(),
             username: o.username.to_owned(),
             content: o.content,
-            create_time: Some(precise(o.create_time)),
-            update_time: Some(precise(o.update_time)),
+            create_time: Some(crate::timestamp_precise(o.create_time)),
+            update_time: Some(crate::timestamp_precise(o.update_time)),
             persistent: Some(o.persistent),
             room_name: f.room_name.clone(),
             group_id: f.group_id.clone(),
@@ -390,8 +386,8 @@ impl Core {
             message_id: o.message_id.to_string(),
             code: Some(o.code),
             username: o.username.to_owned(),
-            create_time: Some(precise(o.create_time)),
-            update_time: Some(precise(o.update_time)),
+            create_time: Some(crate::timestamp_precise(o.create_time)),
+            update_time: Some(crate::timestamp_precise(o.update_time)),
             persistent: Some(o.persistent),
             room_name: f.room_name,
             group_id: f.group_id,
@@ -481,8 +477,8 @@ impl Core {
                 sender_id: r.sender_id.to_string(),
                 username: r.username,
                 content: r.content.get().to_owned(),
-                create_time: Some(precise(r.create_time)),
-                update_time: Some(precise(r.update_time)),
+                create_time: Some(crate::timestamp_precise(r.create_time)),
+                update_time: Some(crate::timestamp_precise(r.update_time)),
                 persistent: Some(true),
                 room_name: f.room_name.clone(),
                 group_id: f.group_id.clone(),

@@ -6,10 +6,7 @@
 //! `caller: None` acts with the server's authority (runtime code): no membership is required
 //! and it ranks as a superadmin.
 
-use kizuna_proto::{
-    api,
-    realtime::{envelope::Message, Envelope},
-};
+use kizuna_proto::api;
 use kizuna_store::group::{
     GroupEvent, GroupFilter, GroupPosition, GroupRow, GroupUpdated, JoinOutcome, LeaveOutcome, MemberAction,
     MembersOutcome, NewGroup,
@@ -23,7 +20,8 @@ use crate::{
     friend::{decode_edge_cursor, next_edge_cursor},
     notification::{code, json_object, NotificationSend},
     paging,
-    realtime::{Outgoing, Stream},
+    channel::{stream_to_channel_id, Outbound},
+    realtime::Stream,
     timestamp,
     user::user_from_row,
     Core, Error,
@@ -61,11 +59,6 @@ pub(crate) fn group_to_wire(row: &GroupRow) -> api::Group {
     }
 }
 
-/// The channel id of a group's chat: `3.<group id>..`.
-pub fn group_channel_id(group_id: Uuid) -> String {
-    format!("3.{group_id}..")
-}
-
 /// Parses a group id as the group endpoints do.
 fn group_id(id: &str) -> Result<Uuid, Error> {
     if id.is_empty() {
@@ -84,34 +77,25 @@ fn member_ids(ids: &[String]) -> Result<Vec<Uuid>, Error> {
         .collect()
 }
 
-fn precise(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
-}
-
 impl Core {
-    /// Pushes group events to the sessions on the group's channel, each encoded once.
+    /// Pushes group events to the sessions on the group's channel, as chat messages with the
+    /// event's code and the affected user as sender (each encoded once).
     fn broadcast_group_events(&self, group: Uuid, events: &[GroupEvent]) {
         let stream = Stream::group(group);
+        let channel_id = stream_to_channel_id(&stream).expect("a chat stream");
         for e in events {
-            let push = Outgoing::new(Envelope {
-                cid: String::new(),
-                message: Some(Message::ChannelMessage(api::ChannelMessage {
-                    channel_id: group_channel_id(group),
-                    message_id: e.message_id.to_string(),
-                    code: Some(e.code.into()),
-                    sender_id: e.user_id.to_string(),
-                    username: e.username.clone(),
-                    content: "{}".into(),
-                    create_time: Some(precise(e.create_time)),
-                    update_time: Some(precise(e.create_time)),
-                    persistent: Some(true),
-                    room_name: String::new(),
-                    group_id: group.to_string(),
-                    user_id_one: String::new(),
-                    user_id_two: String::new(),
-                })),
+            self.deliver_chat(Outbound {
+                stream: &stream,
+                channel_id: &channel_id,
+                message_id: e.message_id,
+                code: e.code.into(),
+                sender_id: e.user_id,
+                username: &e.username,
+                content: "{}".to_owned(),
+                create_time: e.create_time,
+                update_time: e.create_time,
+                persistent: true,
             });
-            self.deliver_on_stream(&stream, &push, None);
         }
     }
 

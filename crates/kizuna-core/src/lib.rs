@@ -91,3 +91,8 @@ impl Core {
 pub(crate) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 }
 }
+
+/// Converts a time to the wire timestamp keeping its fraction (chat messages and their acks).
+pub(crate) fn timestamp_precise(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+}
