@@ -198,6 +198,13 @@ server_test!(bad_friend_requests_get_nakamas_errors, |server| {
         .await
         .assert_error(500, 13, "Error while trying to add friends.");
     server.call(Method::GET, "/v2/friend", Auth::None, None).await.assert_error(401, 16, "Auth token required");
+    // Nakama sets no limit on ids per call: 500 unknown ids are a success that changes nothing.
+    let many: Vec<String> = (0..500).map(|_| format!("ids={}", uuid::Uuid::new_v4())).collect();
+    for (method, path) in [(Method::POST, "/v2/friend"), (Method::POST, "/v2/friend/block"), (Method::DELETE, "/v2/friend")] {
+        let reply = call(&server, &a, method.clone(), &format!("{path}?{}", many.join("&"))).await;
+        assert_eq!(reply.status, 200, "{method} {path}: {:?}", reply.body);
+    }
+    assert_eq!(edge_count(&server, &a).await, 0);
 });
 
 server_test!(friends_of_friends_skip_me_and_my_friends_and_page_across_referrers, |server| {
