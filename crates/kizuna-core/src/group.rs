@@ -354,10 +354,11 @@ impl Core {
         open: Option<bool>,
     ) -> Result<api::GroupList, Error> {
         let limit = paging::page_limit(limit)?;
-        let name = name.trim_start_matches(['%', ' ']);
         if !name.is_empty() && (!lang_tag.is_empty() || open.is_some() || members.is_some()) {
             return Err(Error::invalid("name filter cannot be combined with any other filter"));
         }
+        // Trimmed after the check, as Nakama does: "%" alone lists every group.
+        let name = name.trim_start_matches(['%', ' ']);
         let bad_cursor = || Error::invalid("Malformed cursor was used.");
         let after = if cursor.is_empty() {
             None

@@ -346,6 +346,7 @@ server_test!(listing_groups_members_and_memberships, |server| {
         ("/v2/group?name=a&lang_tag=en", "name filter cannot be combined with any other filter"),
         ("/v2/group?name=a&open=true", "name filter cannot be combined with any other filter"),
         ("/v2/group?name=a&members=3", "name filter cannot be combined with any other filter"),
+        ("/v2/group?name=%25&lang_tag=de", "name filter cannot be combined with any other filter"),
         ("/v2/group?limit=0", "Invalid limit - limit must be between 1 and 100."),
         ("/v2/group?limit=101", "Invalid limit - limit must be between 1 and 100."),
         ("/v2/group?cursor=bad", "Malformed cursor was used."),
