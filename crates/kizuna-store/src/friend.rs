@@ -78,6 +78,30 @@ fn json(text: &str) -> Result<&RawValue, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Sqlx(sqlx::Error::Decode(e.into())))
 }
 
+/// One page of edges `e` from `source`, ordered by (state, position) from `from` (inclusive), at
+/// most `limit` rows: `$sql` is the query up to `WHERE e.source_id = `; `$all_states` filters
+/// the states listed when no state is asked for.
+macro_rules! edge_page {
+    ($store:expr, $sql:expr, $source:expr, $state:expr, $all_states:expr, $from:expr, $limit:expr) => {{
+        let sql: String = $sql;
+        let rows = crate::dispatch!($store.reader(), pool => {
+            let mut q = sqlx::QueryBuilder::new(sql.as_str());
+            q.push_bind($source);
+            match $state {
+                Some(s) => { q.push(" AND e.state = ").push_bind(s); }
+                None => { q.push($all_states); }
+            }
+            if let Some((s, p)) = $from {
+                q.push(" AND (e.state, e.position) >= (").push_bind(s).push(", ").push_bind(p).push(")");
+            }
+            q.push(" ORDER BY e.state, e.position LIMIT ").push_bind($limit as i64);
+            q.build_query_as().fetch_all(pool).await?
+        });
+        rows
+    }};
+}
+pub(crate) use edge_page;
+
 /// Locks the rows of `ids` in id order (PostgreSQL; SQLite has one writer) and evaluates to the
 /// ids that exist.
 macro_rules! lock_users {
@@ -290,19 +314,7 @@ impl Store {
              FROM user_edge e JOIN users u ON u.id = e.destination_id WHERE e.source_id = ",
             user_columns("u")
         );
-        let rows = dispatch!(self.reader(), pool => {
-            let mut q = QueryBuilder::new(sql.as_str());
-            q.push_bind(user_id);
-            if let Some(s) = state {
-                q.push(" AND e.state = ").push_bind(s);
-            }
-            if let Some((s, p)) = from {
-                q.push(" AND (e.state, e.position) >= (").push_bind(s).push(", ").push_bind(p).push(")");
-            }
-            q.push(" ORDER BY e.state, e.position LIMIT ").push_bind(limit as i64);
-            q.build_query_as().fetch_all(pool).await?
-        });
-        Ok(rows)
+        Ok(edge_page!(self, sql, user_id, state, "", from, limit))
     }
 
     /// Friends of the user's friends as (referrer, user) pairs in that order, from `from`

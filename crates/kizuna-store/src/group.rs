@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     dispatch, epoch,
-    friend::{next_position, user_columns},
+    friend::{edge_page, next_position, user_columns},
     message::{self, NewMessage},
     users::UserRow,
     Store, StoreError,
@@ -637,47 +637,21 @@ impl Store {
     /// Without a state filter, bans are left out.
     pub async fn group_users_list(&self, group: Uuid, state: Option<i16>, from: Option<(i16, i64)>, limit: usize) -> Result<Vec<GroupUserRow>, StoreError> {
         let sql = format!(
-            "SELECT {}, ge.state AS edge_state, ge.position FROM group_edge ge JOIN users u ON u.id = ge.destination_id \
-             WHERE ge.source_id = ",
+            "SELECT {}, e.state AS edge_state, e.position FROM group_edge e JOIN users u ON u.id = e.destination_id \
+             WHERE e.source_id = ",
             user_columns("u")
         );
-        let rows = dispatch!(self.reader(), pool => {
-            let mut q = QueryBuilder::new(sql.as_str());
-            q.push_bind(group);
-            match state {
-                Some(s) => { q.push(" AND ge.state = ").push_bind(s); }
-                None => { q.push(" AND ge.state >= 0 AND ge.state <= 3"); }
-            }
-            if let Some((s, p)) = from {
-                q.push(" AND (ge.state, ge.position) >= (").push_bind(s).push(", ").push_bind(p).push(")");
-            }
-            q.push(" ORDER BY ge.state, ge.position LIMIT ").push_bind(limit as i64);
-            q.build_query_as().fetch_all(pool).await?
-        });
-        Ok(rows)
+        Ok(edge_page!(self, sql, group, state, " AND e.state >= 0 AND e.state <= 3", from, limit))
     }
 
     /// One page of a user's groups ordered by (state, position) from `from` (inclusive).
     pub async fn user_groups_list(&self, user: Uuid, state: Option<i16>, from: Option<(i16, i64)>, limit: usize) -> Result<Vec<UserGroupRow>, StoreError> {
         let sql = format!(
-            "SELECT {}, ge.state AS edge_state, ge.position FROM group_edge ge JOIN groups g ON g.id = ge.destination_id \
-             WHERE ge.source_id = ",
+            "SELECT {}, e.state AS edge_state, e.position FROM group_edge e JOIN groups g ON g.id = e.destination_id \
+             WHERE e.source_id = ",
             group_columns("g")
         );
-        let rows = dispatch!(self.reader(), pool => {
-            let mut q = QueryBuilder::new(sql.as_str());
-            q.push_bind(user);
-            match state {
-                Some(s) => { q.push(" AND ge.state = ").push_bind(s); }
-                None => { q.push(" AND ge.state >= 0 AND ge.state <= 3"); }
-            }
-            if let Some((s, p)) = from {
-                q.push(" AND (ge.state, ge.position) >= (").push_bind(s).push(", ").push_bind(p).push(")");
-            }
-            q.push(" ORDER BY ge.state, ge.position LIMIT ").push_bind(limit as i64);
-            q.build_query_as().fetch_all(pool).await?
-        });
-        Ok(rows)
+        Ok(edge_page!(self, sql, user, state, " AND e.state >= 0 AND e.state <= 3", from, limit))
     }
 
     /// One page of groups, strictly after `after`, at most `limit` rows. The order depends on
