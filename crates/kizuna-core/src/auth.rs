@@ -240,11 +240,10 @@ impl Core {
         if banned(&row) {
             return Err(Error::PermissionDenied("User account banned.".into()));
         }
-        if let Some(p) = password {
-            if !password_matches(p, row.password).await? {
+        if let Some(p) = password
+            && !password_matches(p, row.password).await? {
                 return Err(Error::Unauthenticated("Invalid credentials.".into()));
             }
-        }
         self.session_for(row.id, &row.username, vars, false)
     }
 

@@ -132,7 +132,7 @@ impl Core {
                     .map_err(|_| Error::invalid(format!("Invalid group ID in group channel join: {INVALID_TARGET}")))?;
                 if let Some(me) = user {
                     let state = self.store().group_member_state(group, me).await.or_internal("Failed to look up group membership")?;
-                    if !state.is_some_and(|s| s <= kizuna_store::group::state::MEMBER) {
+                    if state.is_none_or(|s| s > kizuna_store::group::state::MEMBER) {
                         return Err(Error::invalid(format!("Group not found: {INVALID_TARGET}")));
                     }
                 }
@@ -427,7 +427,7 @@ impl Core {
             match stream.mode {
                 mode::GROUP => {
                     let state = self.store().group_member_state(stream.subject, caller).await.or_internal("Error listing messages from channel.")?;
-                    if !state.is_some_and(|s| s <= kizuna_store::group::state::MEMBER) {
+                    if state.is_none_or(|s| s > kizuna_store::group::state::MEMBER) {
                         return Err(Error::invalid("Group not found."));
                     }
                 }

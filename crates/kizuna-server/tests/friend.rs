@@ -209,7 +209,7 @@ server_test!(bad_friend_requests_get_nakamas_errors, |server| {
 
 server_test!(friends_of_friends_skip_me_and_my_friends_and_page_across_referrers, |server| {
     let me = server.new_user().await;
-    let mut friends = vec![server.new_user().await, server.new_user().await];
+    let mut friends = [server.new_user().await, server.new_user().await];
     friends.sort_by_key(|u| u.id);
     let (f1, f2) = (&friends[0], &friends[1]);
     let (x, y) = (server.new_user().await, server.new_user().await);

@@ -426,7 +426,7 @@ server_test!(group_events_reach_sessions_on_the_group_channel, |server| {
     assert_eq!((m["content"].as_str(), m["persistent"].as_bool(), m["group_id"].as_str()), (Some("{}"), Some(true), Some(group.to_string().as_str())));
     let stored = history(&server, &group.to_string()).await;
     assert_eq!(stored, vec![(3, a.id, a.username.clone())]);
-    assert_eq!(m["message_id"].as_str().is_some(), true);
+    assert!(m["message_id"].as_str().is_some());
     // Deleting the group closes its channel.
     call(&server, &owner, Method::DELETE, &format!("/v2/group/{group}"), None).await.ok();
     assert_eq!(core.stream_count(&Stream::group(group)), 0);

@@ -380,7 +380,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             if let Some(caller) = caller {
                 lock_group!(tx, group, for_update);
-                if !member_state!(tx, group, caller).is_some_and(|s| s <= state::ADMIN) {
+                if member_state!(tx, group, caller).is_none_or(|s| s > state::ADMIN) {
                     return Ok(GroupUpdated::Denied);
                 }
             }
@@ -432,10 +432,10 @@ impl Store {
         dispatch!(self.writer(), pool => {
             let mut tx = pool.begin().await?;
             lock_group!(tx, group, for_update);
-            if let Some(caller) = caller {
-                if member_state!(tx, group, caller) != Some(state::SUPERADMIN) {
-                    return Ok(false);
-                }
+            if let Some(caller) = caller
+                && member_state!(tx, group, caller) != Some(state::SUPERADMIN)
+            {
+                return Ok(false);
             }
             delete_group_in_tx!(tx, group);
             tx.commit().await?;
@@ -515,10 +515,10 @@ impl Store {
         dispatch!(self.writer(), pool => {
             let mut tx = pool.begin().await?;
             let g = lock_group!(tx, group, for_update);
-            if let Some(caller) = caller {
-                if !member_state!(tx, group, caller).is_some_and(|s| s <= state::ADMIN) {
-                    return Ok(MembersOutcome::Denied);
-                }
+            if let Some(caller) = caller
+                && member_state!(tx, group, caller).is_none_or(|s| s > state::ADMIN)
+            {
+                return Ok(MembersOutcome::Denied);
             }
             let Some(g) = g else { return Ok(MembersOutcome::NotFound) };
             let mut events = Vec::new();

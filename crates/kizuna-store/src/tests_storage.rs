@@ -70,10 +70,10 @@ store_test!(storage_permissions_for_clients_and_server, |store| {
     // A client cannot overwrite or delete a write=0 object; the server can.
     assert_eq!(store.storage_write(&[w(a, "locked", r#"{"x":1}"#, "")], false, now()).await.unwrap(), Err(StorageReject::Permission));
     let del = StorageDelete { collection: "c".into(), key: "locked".into(), user_id: a, version: String::new() };
-    assert_eq!(store.storage_delete(&[del.clone()], false).await.unwrap(), Err(StorageReject::Delete));
+    assert_eq!(store.storage_delete(std::slice::from_ref(&del), false).await.unwrap(), Err(StorageReject::Delete));
     // read=0: not even the owner reads it; the server does.
     let id = ("c".to_owned(), "locked".to_owned(), a);
-    assert!(store.storage_read(&[id.clone()], Some(a)).await.unwrap().is_empty());
+    assert!(store.storage_read(std::slice::from_ref(&id), Some(a)).await.unwrap().is_empty());
     assert_eq!(store.storage_read(&[id], None).await.unwrap().len(), 1);
     let mut public = w(a, "public", "{}", "");
     public.read = 2;
@@ -189,10 +189,10 @@ store_test!(concurrent_wallet_spends_lose_no_update_and_stop_at_zero, |store| {
     }
     let mut spent = 0;
     for t in tasks {
-        if let Ok(results) = t.await.unwrap() {
-            if results[0].updated["coins"] < results[0].previous["coins"] {
-                spent += 1;
-            }
+        if let Ok(results) = t.await.unwrap()
+            && results[0].updated["coins"] < results[0].previous["coins"]
+        {
+            spent += 1;
         }
     }
     let coins = crate::wallet::parse_wallet(store.user_by_id(a).await.unwrap().unwrap().wallet.get())["coins"];

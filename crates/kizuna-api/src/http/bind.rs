@@ -44,18 +44,16 @@ pub fn bind<M: prost::Message + prost::Name + Default>(
         }
         Body::None => DynamicMessage::new(desc.clone()),
     };
-    if body_spec != Body::Whole {
-        if let Some(q) = query {
+    if body_spec != Body::Whole
+        && let Some(q) = query {
             for (key, value) in form_urlencoded::parse(q.as_bytes()) {
-                if let Some(field) = body_field(body_spec, &desc) {
-                    if key == field.name() || key == field.json_name() || key.starts_with(&format!("{}.", field.name())) {
+                if let Some(field) = body_field(body_spec, &desc)
+                    && (key == field.name() || key == field.json_name() || key.starts_with(&format!("{}.", field.name()))) {
                         continue;
                     }
-                }
                 set_query_param(&mut msg, &key, &value)?;
             }
         }
-    }
     for (name, value) in path {
         let field = desc.get_field_by_name(name).expect("route path parameter names a field");
         msg.set_field(&field, Value::String((*value).to_owned()));

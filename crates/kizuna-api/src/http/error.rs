@@ -55,11 +55,10 @@ pub fn error_response(code: i32, message: &str) -> Response {
         error_body(code, message),
     )
         .into_response();
-    if code == 16 {
-        if let Ok(v) = HeaderValue::from_str(message) {
+    if code == 16
+        && let Ok(v) = HeaderValue::from_str(message) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
-    }
     response
 }
 

@@ -27,11 +27,10 @@ pub(super) fn routes() -> Router<ApiState> {
 fn rpc_error(status: StatusCode, code: i32, message: &str) -> Response {
     let body = serde_json::json!({ "code": code, "error": message, "message": message });
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
-    if code == 16 {
-        if let Ok(v) = HeaderValue::from_str(message) {
+    if code == 16
+        && let Ok(v) = HeaderValue::from_str(message) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
-    }
     response
 }
 
