@@ -5,10 +5,11 @@
 //! RFC 3339 timestamps, default values omitted. Input accepts proto or lowerCamel names, enum names
 //! or numbers, numbers or strings for integers. REST ignores unknown fields; the socket rejects them.
 //!
-//! The conversion goes through `prost_reflect::DynamicMessage`, so every rule lives in one
-//! well-tested library rather than in per-message serde code. It costs an extra binary encode and
-//! decode per message; broadcasts encode once and fan out the bytes, so this is paid once per
-//! message, not once per recipient.
+//! Reading goes through `prost_reflect::DynamicMessage`, so every rule lives in one well-tested
+//! library rather than in per-message serde code. Writing, the hot direction (every response and
+//! push), is done by [`wire`] straight from the binary encoding with the descriptor's help, several
+//! times faster; the `DynamicMessage` path stays as its reference (tests compare the two) and as
+//! the fallback for anything the fast path does not handle.
 
 use prost::{Message, Name};
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
@@ -33,10 +34,23 @@ pub enum Unknown {
     Reject,
 }
 
+mod wire;
+
 /// Writes `msg` as Nakama's JSON.
 pub fn to_json<M: Message + Name>(msg: &M) -> Vec<u8> {
-    let dynamic = to_dynamic(msg);
+    let bytes = msg.encode_to_vec();
+    let desc = crate::descriptor::<M>();
+    let mut out = Vec::with_capacity(bytes.len() * 2 + 16);
+    if wire::message_to_json(&desc, &bytes, &mut out).is_ok() {
+        return out;
+    }
+    let dynamic = DynamicMessage::decode(desc, bytes.as_slice()).expect("a message re-decodes with its own descriptor");
     dynamic_to_json(&dynamic)
+}
+
+/// Writes `msg` as Nakama's JSON through `DynamicMessage` (the reference for [`to_json`]).
+pub fn to_json_reference<M: Message + Name>(msg: &M) -> Vec<u8> {
+    dynamic_to_json(&to_dynamic(msg))
 }
 
 /// Writes a dynamic message as Nakama's JSON.
