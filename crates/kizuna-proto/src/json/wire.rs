@@ -117,11 +117,11 @@ pub(crate) fn message_to_json(desc: &MessageDescriptor, bytes: &[u8], out: &mut 
         };
         let list = field.is_list();
         let map = field.is_map();
-        if let Some((n, was_map)) = open {
-            if n != number {
-                out.push(if was_map { b'}' } else { b']' });
-                open = None;
-            }
+        if let Some((n, was_map)) = open
+            && n != number
+        {
+            out.push(if was_map { b'}' } else { b']' });
+            open = None;
         }
         if open.is_none() {
             if !first {
