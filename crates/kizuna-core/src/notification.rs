@@ -199,3 +199,15 @@ impl Core {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::json_object;
+
+    #[test]
+    fn contents_are_encoded_as_go_encodes_a_map() {
+        // Sorted keys, no spaces, HTML-sensitive characters and line separators escaped.
+        assert_eq!(json_object(&[("username", "a<b>&c"), ("group_id", "g")]), r#"{"group_id":"g","username":"a\u003cb\u003e\u0026c"}"#);
+        assert_eq!(json_object(&[("name", "line\u{2028}sep \"q\" é")]), r#"{"name":"line\u2028sep \"q\" é"}"#);
+    }
+}

@@ -454,3 +454,23 @@ server_test!(deleting_an_account_ends_its_memberships, |server| {
     assert_eq!(edge_count(&server, &solo, &theirs).await, 1);
     assert_eq!(edge_count(&server, &co, &shared).await, 1);
 });
+
+server_test!(concurrent_joins_never_overfill_a_group, |server| {
+    let owner = server.new_user().await;
+    let g = create(&server, &owner, json!({"name": unique_name("race"), "open": true, "max_count": 5})).await;
+    let id = g["id"].as_str().unwrap().to_owned();
+    let mut joiners = Vec::new();
+    for _ in 0..12 {
+        joiners.push(server.new_user().await);
+    }
+    let path = format!("/v2/group/{id}/join");
+    let replies = futures_util::future::join_all(joiners.iter().map(|u| call(&server, u, Method::POST, &path, None))).await;
+    let joined = replies.iter().filter(|r| r.status == 200).count();
+    for r in replies.iter().filter(|r| r.status != 200) {
+        r.assert_error(400, 3, "Group is full.");
+    }
+    assert_eq!(joined, 4, "the owner and four joiners fill five places");
+    assert_eq!(edge_count(&server, &owner, &id).await, 5);
+    let members = call(&server, &owner, Method::GET, &format!("/v2/group/{id}/user"), None).await.ok();
+    assert_eq!(members["group_users"].as_array().unwrap().len(), 5);
+});

@@ -336,3 +336,21 @@ impl Store {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn positions_strictly_increase_even_within_one_nanosecond() {
+        let mut last = 0;
+        for _ in 0..10_000 {
+            let p = super::next_position();
+            assert!(p > last);
+            last = p;
+        }
+    }
+
+    #[test]
+    fn metadata_merges_top_level_members_like_jsonb_concatenation() {
+        assert_eq!(super::merge_objects(r#"{"a":1,"b":{"x":1}}"#, r#"{"b":{"y":2},"c":3}"#), r#"{"a":1,"b":{"y":2},"c":3}"#);
+    }
+}
