@@ -34,6 +34,13 @@ export const GENERATED_USERNAME_RE = /^[a-zA-Z]{10}$/;
 
 export const nowSec = () => Math.floor(Date.now() / 1000);
 
+// Shared by the test files: the usual 400 and 401 answers, the nil UUID and base64url (random hex
+// is `hex` below).
+export const invalid = (message) => ({ status: 400, code: Code.INVALID_ARGUMENT, message });
+export const AUTH_REQUIRED = { status: 401, code: Code.UNAUTHENTICATED, message: 'Auth token required' };
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+export const b64url = (s) => Buffer.from(s).toString('base64url');
+
 // ---------------------------------------------------------------------------
 // Error assertions
 // ---------------------------------------------------------------------------
@@ -221,7 +228,7 @@ function inflateAny(buf) {
 // Random identifiers (unique per call, valid per nakama-wire.md §8.1 limits)
 // ---------------------------------------------------------------------------
 
-const hex = (bytes) => randomBytes(bytes).toString('hex');
+export const hex = (bytes) => randomBytes(bytes).toString('hex');
 
 export const randomDeviceId = () => `dev-${hex(12)}`;                 // 28 bytes, 10-128
 export const randomCustomId = () => `cus-${hex(8)}`;                  // 20 bytes, 6-128
@@ -236,7 +243,6 @@ export const randomUsername = () => `user${hex(6)}`;
 // JWT (HS256) forging and decoding
 // ---------------------------------------------------------------------------
 
-const b64url = (buf) => Buffer.from(buf).toString('base64url');
 
 export function decodeJwt(token) {
   const parts = token.split('.');

@@ -7,12 +7,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Session } from '@heroiclabs/nakama-js';
 import { startServer } from '../lib/server.mjs';
 import {
-  Code, TIMESTAMP_RE, UUID_RE,
-  bearer, expectError, expectErrorResponse, forgeSessionToken, nowSec,
-  randomCustomId, randomDeviceId, randomEmail, randomPassword, randomUsername, request,
+  Code, TIMESTAMP_RE, UUID_RE, bearer, expectError, expectErrorResponse, forgeSessionToken, nowSec,
+  randomCustomId, randomDeviceId, randomEmail, randomPassword, randomUsername, request, invalid,
 } from '../lib/util.mjs';
 
-const invalid = (message) => ({ status: 400, code: Code.INVALID_ARGUMENT, message });
 const AUTH_INVALID = { status: 401, code: Code.UNAUTHENTICATED, message: 'Auth token invalid' };
 const ACCOUNT_NOT_FOUND = { status: 404, code: Code.NOT_FOUND, message: 'Account not found.' };
 

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
 import {
-  Code, GENERATED_USERNAME_RE, REFRESH_KEY, REFRESH_TOKEN_EXPIRY_SEC, SESSION_KEY, TOKEN_EXPIRY_SEC, UUID_RE,
-  basicAuth, decodeJwt, expectError, expectErrorResponse, nonEmptyMessage, nowSec,
-  randomCustomId, randomDeviceId, randomEmail, randomPassword, randomUsername, request, verifyJwt,
+  Code, GENERATED_USERNAME_RE, REFRESH_KEY, REFRESH_TOKEN_EXPIRY_SEC, SESSION_KEY,
+  TOKEN_EXPIRY_SEC, UUID_RE, basicAuth, decodeJwt, expectError, expectErrorResponse,
+  nonEmptyMessage, nowSec, randomCustomId, randomDeviceId, randomEmail, randomPassword,
+  randomUsername, request, verifyJwt, invalid,
 } from '../lib/util.mjs';
 
-const invalid = (message) => ({ status: 400, code: Code.INVALID_ARGUMENT, message });
 const NOT_FOUND = { status: 404, code: Code.NOT_FOUND, message: 'User account not found.' };
 const USERNAME_TAKEN = { status: 409, code: Code.ALREADY_EXISTS, message: 'Username is already in use.' };
 const BAD_CREDENTIALS = { status: 401, code: Code.UNAUTHENTICATED, message: 'Invalid credentials.' };

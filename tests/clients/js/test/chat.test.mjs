@@ -41,6 +41,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
 import {
   Code, UUID_RE, bearer, expectError, expectErrorResponse, randomDeviceId, randomUsername, request,
+  invalid, AUTH_REQUIRED, NIL_UUID, hex, b64url,
 } from '../lib/util.mjs';
 
 // ChannelJoin.type
@@ -68,15 +69,12 @@ const UPDATE_NOT_FOUND = bad('Could not find message to update in channel histor
 const REMOVE_NOT_FOUND = bad('Could not find message to remove in channel history');
 
 // History errors (nakama-semantics.md §5.5, nakama-wire.md §8.2).
-const invalid = (message) => ({ status: 400, code: Code.INVALID_ARGUMENT, message });
 const BAD_LIMIT = invalid('Invalid limit - limit must be between 1 and 100.');
 const BAD_CURSOR = invalid('Cursor is invalid or expired.');
 const BAD_CHANNEL_ID = invalid('Invalid channel ID.');
 const HISTORY_GROUP_NOT_FOUND = invalid('Group not found.');
 const HISTORY_DM_NOT_FOUND = invalid('Channel not found.');
-const AUTH_REQUIRED = { status: 401, code: Code.UNAUTHENTICATED, message: 'Auth token required' };
 
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 // Channel message times keep sub-second precision (nakama-wire.md §2.2): RFC 3339 UTC, with a
 // fraction of 3, 6 or 9 digits unless it is zero.
 const CHAT_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(?:\d{3}|\d{6}|\d{9}))?Z$/;
@@ -94,9 +92,7 @@ const GROUP_PROMOTE = 7;
 const GROUP_BAN = 8;
 const GROUP_DEMOTE = 9;
 
-const hex = (bytes) => randomBytes(bytes).toString('hex');
 const uniqueRoom = (label = 'room') => `${label}-${hex(6)}`;
-const b64url = (s) => Buffer.from(s).toString('base64url');
 const b64 = (s) => Buffer.from(s).toString('base64');
 const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 const bySession = (a, b) => cmp(a.session_id, b.session_id);

@@ -21,19 +21,16 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
 import {
-  Code, TIMESTAMP_RE, UUID_RE,
-  bearer, expectError, expectErrorResponse, randomDeviceId, randomUsername, request,
+  Code, TIMESTAMP_RE, UUID_RE, bearer, expectError, expectErrorResponse, randomDeviceId,
+  randomUsername, request, invalid, AUTH_REQUIRED, NIL_UUID, b64url,
 } from '../lib/util.mjs';
 
-const invalid = (message) => ({ status: 400, code: Code.INVALID_ARGUMENT, message });
 const BAD_CURSOR = invalid('Cursor is invalid.');
 const BAD_LIST_LIMIT = invalid('Invalid limit - limit must be between 1 and 1000.');
 const BAD_FOF_LIMIT = invalid('Invalid limit - limit must be between 1 and 100.');
 const BAD_STATE = invalid('Invalid state - state must be between 0 and 3.');
 const NOTHING_VALID = invalid('No valid ID or username was provided.');
 const EMPTY_USERNAME = invalid('Username must not be empty.');
-const AUTH_REQUIRED = { status: 401, code: Code.UNAUTHENTICATED, message: 'Auth token required' };
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 // Friend.state (nakama-semantics.md §3.1).
 const FRIEND = 0;
@@ -41,7 +38,6 @@ const INVITE_SENT = 1;
 const INVITE_RECEIVED = 2;
 const BLOCKED = 3;
 
-const b64url = (s) => Buffer.from(s).toString('base64url');
 // Cursors no server can have issued: not base64url, or base64url of something that is not a cursor.
 const GARBAGE_CURSORS = ['not a cursor', '!!!', '%%%', b64url('hello'), b64url('{}'), b64url('"x"'), b64url(randomUUID())];
 

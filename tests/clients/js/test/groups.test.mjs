@@ -25,11 +25,10 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
 import {
-  Code, TIMESTAMP_RE, UUID_RE,
-  bearer, expectError, expectErrorResponse, randomDeviceId, randomUsername, request,
+  Code, TIMESTAMP_RE, UUID_RE, bearer, expectError, expectErrorResponse, randomDeviceId,
+  randomUsername, request, invalid, AUTH_REQUIRED, hex, b64url,
 } from '../lib/util.mjs';
 
-const invalid = (message) => ({ status: 400, code: Code.INVALID_ARGUMENT, message });
 const notFound = (message) => ({ status: 404, code: Code.NOT_FOUND, message });
 const PERMISSION_DENIED = notFound('Group not found or permission denied.');
 const UPDATE_DENIED = notFound("Group not found or you're not allowed to update.");
@@ -45,7 +44,6 @@ const BAD_STATE = invalid('Invalid state - state must be between 0 and 4.');
 const BAD_CURSOR = invalid('Cursor is invalid.');
 const MALFORMED_CURSOR = invalid('Malformed cursor was used.');
 const NAME_COMBINED = invalid('name filter cannot be combined with any other filter');
-const AUTH_REQUIRED = { status: 401, code: Code.UNAUTHENTICATED, message: 'Auth token required' };
 
 // Membership states (nakama-semantics.md §4.1).
 const SUPERADMIN = 0;
@@ -54,10 +52,8 @@ const MEMBER = 2;
 const JOIN_REQUEST = 3;
 const BANNED = 4;
 
-const hex = (bytes) => randomBytes(bytes).toString('hex');
 // A group name no other test uses: lowercase, no LIKE wildcard.
 const uniqueName = (label = 'group') => `${label}-${hex(6)}`;
-const b64url = (s) => Buffer.from(s).toString('base64url');
 const GARBAGE_CURSORS = ['not a cursor', '!!!', '%%%', b64url('hello'), b64url('{}'), b64url('"x"'), b64url(randomUUID())];
 
 const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);

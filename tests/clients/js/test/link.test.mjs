@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
 import {
-  Code, expectError, expectErrorResponse, randomCustomId, randomDeviceId, randomEmail, randomPassword, request,
+  Code, expectError, expectErrorResponse, randomCustomId, randomDeviceId, randomEmail,
+  randomPassword, request, invalid,
 } from '../lib/util.mjs';
 
-const invalid = (message) => ({ status: 400, code: Code.INVALID_ARGUMENT, message });
 const inUse = (message) => ({ status: 409, code: Code.ALREADY_EXISTS, message });
 const LAST_LINK = {
   status: 403,

@@ -15,15 +15,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
-import { Code, UUID_RE, bearer, expectError, expectErrorResponse, randomDeviceId, request } from '../lib/util.mjs';
+import {
+  Code, UUID_RE, bearer, expectError, expectErrorResponse, randomDeviceId, request, AUTH_REQUIRED,
+  b64url,
+} from '../lib/util.mjs';
 
 const BAD_LIMIT = { status: 400, code: Code.INVALID_ARGUMENT, message: 'Invalid limit - limit must be between 1 and 100.' };
 const BAD_CURSOR = { status: 400, code: Code.INVALID_ARGUMENT, message: 'Malformed cursor was used.' };
 const DELETE_FAILED = { status: 500, code: Code.INTERNAL, message: 'Error while deleting notifications.' };
-const AUTH_REQUIRED = { status: 401, code: Code.UNAUTHENTICATED, message: 'Auth token required' };
 const SERVER_DISCONNECT = { code: 1000, reason: 'server-side session disconnect' };
 
-const b64url = (s) => Buffer.from(s).toString('base64url');
 
 // A ping round trip on a socket about to be replaced. nakama-js sends a heartbeat ping as soon as
 // the socket opens; once our ping is answered that one has been too, so no request is in flight

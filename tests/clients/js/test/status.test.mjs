@@ -17,12 +17,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
-import { UUID_RE, randomDeviceId, randomUsername } from '../lib/util.mjs';
+import { UUID_RE, randomDeviceId, randomUsername, NIL_UUID } from '../lib/util.mjs';
 
 const INVALID_USER = { code: 3, message: 'Invalid user identifier' };
 const INVALID_USERNAME = { code: 3, message: 'Invalid username' };
 const STATUS_TOO_LONG = { code: 3, message: 'Status must be 2048 characters or less' };
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_STATUS_BYTES = 2048;
 
 // The status presence of one socket, as followers see it.

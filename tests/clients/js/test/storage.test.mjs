@@ -14,9 +14,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
 import {
   Code, TIMESTAMP_RE, bearer, expectError, expectErrorResponse, nowSec, randomDeviceId, request,
+  invalid, AUTH_REQUIRED, NIL_UUID,
 } from '../lib/util.mjs';
 
-const invalid = (message) => ({ status: 400, code: Code.INVALID_ARGUMENT, message });
 
 const COLLECTION_KEY = invalid('Invalid collection or key value supplied. They must be set.');
 const BAD_READ = invalid('Invalid Read permission supplied. It must be either 0, 1 or 2.');
@@ -29,9 +29,7 @@ const BAD_USER_ID = invalid('Invalid user ID - make sure user ID is a valid UUID
 const BAD_LIMIT = invalid('Invalid limit - limit must be between 1 and 100.');
 const BAD_CURSOR = invalid('Malformed cursor was used.');
 const WRITE_ERROR = { status: 500, code: Code.INTERNAL, message: 'Error writing storage objects.' };
-const AUTH_REQUIRED = { status: 401, code: Code.UNAUTHENTICATED, message: 'Auth token required' };
 
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const VERSION_RE = /^[0-9a-f]{32}$/;
 // Ack times come from timestamppb.New(<row time>) upstream, so unlike the
 // whole-second times of read/list results they may carry a fraction
