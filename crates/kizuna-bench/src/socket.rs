@@ -188,14 +188,15 @@ pub async fn status_fanout(target: &Target, followers: usize, duration: Duration
     let elapsed = start.elapsed().as_secs_f64();
     drop(star);
     let (hist, got) = collect(readers, stop_tx, &delivered).await;
+    let [p50_ms, p99_ms, max_ms] = latencies_ms(&hist);
     Ok(FanoutReport {
         followers,
         updates,
         delivered: got,
         delivered_per_sec: got as f64 / elapsed,
-        p50_ms: hist.value_at_quantile(0.5) as f64 / 1000.0,
-        p99_ms: hist.value_at_quantile(0.99) as f64 / 1000.0,
-        max_ms: hist.max() as f64 / 1000.0,
+        p50_ms,
+        p99_ms,
+        max_ms,
         missing: expected.saturating_sub(got),
     })
 }
@@ -234,6 +235,11 @@ async fn collect(readers: Vec<Reader>, stop: tokio::sync::watch::Sender<bool>, d
         }
     }
     (hist, delivered.load(Ordering::Relaxed))
+}
+
+/// p50, p99 and max of a µs histogram, in ms.
+fn latencies_ms(hist: &Histogram<u64>) -> [f64; 3] {
+    [hist.value_at_quantile(0.5), hist.value_at_quantile(0.99), hist.max()].map(|us| us as f64 / 1000.0)
 }
 
 /// Waits (bounded) until `delivered` reaches `expected`.
@@ -309,15 +315,16 @@ pub async fn chat_fanout(target: &Target, members: usize, senders: usize, durati
     drain(&delivered, expected).await;
     let elapsed = start.elapsed().as_secs_f64();
     let (hist, got) = collect(readers, stop_tx, &delivered).await;
+    let [p50_ms, p99_ms, max_ms] = latencies_ms(&hist);
     Ok(ChatReport {
         members,
         senders,
         messages,
         delivered: got,
         delivered_per_sec: got as f64 / elapsed,
-        p50_ms: hist.value_at_quantile(0.5) as f64 / 1000.0,
-        p99_ms: hist.value_at_quantile(0.99) as f64 / 1000.0,
-        max_ms: hist.max() as f64 / 1000.0,
+        p50_ms,
+        p99_ms,
+        max_ms,
         missing: expected.saturating_sub(got),
     })
 }

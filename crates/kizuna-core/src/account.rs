@@ -89,20 +89,7 @@ impl Core {
         let banned = self.store().users_set_disable_time(user_ids, kizuna_store::now()).await.or_internal("Error banning users.")?;
         for user_id in banned {
             self.invalidate_all_sessions(user_id);
-            let push = crate::realtime::Outgoing::new(kizuna_proto::realtime::Envelope {
-                cid: String::new(),
-                message: Some(kizuna_proto::realtime::envelope::Message::Notifications(kizuna_proto::realtime::Notifications {
-                    notifications: vec![kizuna_proto::api::Notification {
-                        id: Uuid::new_v4().to_string(),
-                        subject: "banned".into(),
-                        content: "{}".into(),
-                        code: crate::notification::code::USER_BANNED,
-                        sender_id: String::new(),
-                        create_time: Some(crate::timestamp(kizuna_store::now())),
-                        persistent: false,
-                    }],
-                })),
-            });
+            let push = crate::notification::closing_push("banned", crate::notification::code::USER_BANNED);
             for session in self.sessions().of_user(user_id) {
                 session.send(push.clone());
                 session.close(crate::realtime::CloseReason::ServerDisconnect);

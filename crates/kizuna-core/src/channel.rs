@@ -61,14 +61,14 @@ fn message_stream(stream: &Stream) -> MessageStream {
 
 /// The room / group / user fields every chat message, ack and event carries.
 #[derive(Default)]
-struct ChannelFields {
-    room_name: String,
-    group_id: String,
-    user_id_one: String,
-    user_id_two: String,
+pub(crate) struct ChannelFields {
+    pub room_name: String,
+    pub group_id: String,
+    pub user_id_one: String,
+    pub user_id_two: String,
 }
 
-fn channel_fields(stream: &Stream) -> ChannelFields {
+pub(crate) fn channel_fields(stream: &Stream) -> ChannelFields {
     match stream.mode {
         mode::CHANNEL => ChannelFields { room_name: stream.label.clone(), ..Default::default() },
         mode::GROUP => ChannelFields { group_id: stream.subject.to_string(), ..Default::default() },
@@ -209,11 +209,11 @@ impl Core {
         Ok(())
     }
 
-    fn joined(&self, session: &SessionHandle, channel_id: &str, verb: &str) -> Result<(Stream, PresenceMeta), Error> {
-        let stream = channel_id_to_stream(channel_id).ok_or_else(|| Error::invalid("Invalid channel identifier"))?;
-        let presence = self.stream_user_get(session.id, &stream).filter(|p| p.user_id == session.user_id);
+    /// The session's presence on a channel it must have joined to send, edit or remove.
+    fn joined(&self, session: &SessionHandle, stream: &Stream, verb: &str) -> Result<PresenceMeta, Error> {
+        let presence = self.stream_user_get(session.id, stream).filter(|p| p.user_id == session.user_id);
         let presence = presence.ok_or_else(|| Error::invalid(format!("Must join channel before {verb} messages")))?;
-        Ok((stream, presence.meta))
+        Ok(presence.meta)
     }
 
     /// `channel_message_send`: a chat message (code 0) to everyone on the channel, the sender
@@ -223,7 +223,7 @@ impl Core {
         if !is_object(content) {
             return Err(Error::invalid("Message content must be a valid JSON object"));
         }
-        let (_, meta) = self.joined(session, channel_id, "sending")?;
+        let meta = self.joined(session, &stream, "sending")?;
         self.send_channel_message(&stream, channel_id, content, session.user_id, &session.username, meta.persistence).await
     }
 
@@ -278,7 +278,7 @@ impl Core {
         if !is_object(content) {
             return Err(Error::invalid("Message content must be a valid JSON object"));
         }
-        let (_, meta) = self.joined(session, channel_id, "updating")?;
+        let meta = self.joined(session, &stream, "updating")?;
         self.update_channel_message(&stream, channel_id, message_id, content, session.user_id, &session.username, meta.persistence).await
     }
 
@@ -322,7 +322,7 @@ impl Core {
     pub async fn channel_message_remove(&self, session: &SessionHandle, channel_id: &str, message_id: &str) -> Result<realtime::ChannelMessageAck, Error> {
         let message_id = Uuid::parse_str(message_id).map_err(|_| Error::invalid("Invalid message identifier"))?;
         let stream = channel_id_to_stream(channel_id).ok_or_else(|| Error::invalid("Invalid channel identifier"))?;
-        let (_, meta) = self.joined(session, channel_id, "removing")?;
+        let meta = self.joined(session, &stream, "removing")?;
         self.remove_channel_message(&stream, channel_id, message_id, session.user_id, &session.username, meta.persistence).await
     }
 

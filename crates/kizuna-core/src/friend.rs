@@ -178,22 +178,18 @@ impl Core {
 
     /// `GET /v2/friend` — ListFriends: by state, then oldest relationship first.
     pub async fn list_friends(&self, user_id: Uuid, limit: Option<i32>, state: Option<i32>, cursor: &str) -> Result<api::FriendList, Error> {
-        let limit = match limit {
-            None => 1000,
-            Some(l) if (1..=1000).contains(&l) => l as usize,
-            Some(_) => return Err(Error::invalid("Invalid limit - limit must be between 1 and 1000.")),
-        };
+        let limit = paging::limit_or(limit, 1000, 1000)?;
         if state.is_some_and(|s| !(0..=3).contains(&s)) {
             return Err(Error::invalid("Invalid state - state must be between 0 and 3."));
         }
         let state = state.map(|s| s as i16);
-        let from = decode_edge_cursor(cursor, state)?;
+        let from = paging::decode_edge_cursor(cursor, state)?;
         let mut rows = self
             .store()
             .friends_list(user_id, state, from, limit + 1)
             .await
             .or_internal("Error while trying to list friends.")?;
-        let cursor = next_edge_cursor(&mut rows, limit, |r| (r.state, r.position));
+        let cursor = paging::next_edge_cursor(&mut rows, limit, |r| (r.state, r.position));
         Ok(api::FriendList { friends: rows.iter().map(|r| listed_friend(self, r)).collect(), cursor })
     }
 
@@ -201,11 +197,7 @@ impl Core {
     /// order), without the caller and the caller's own friends. A user reachable through two
     /// friends is listed twice, once per referrer.
     pub async fn list_friends_of_friends(&self, user_id: Uuid, limit: Option<i32>, cursor: &str) -> Result<api::FriendsOfFriendsList, Error> {
-        let limit = match limit {
-            None => 10,
-            Some(l) if (1..=100).contains(&l) => l as usize,
-            Some(_) => return Err(Error::invalid("Invalid limit - limit must be between 1 and 100.")),
-        };
+        let limit = paging::limit_or(limit, 10, 100)?;
         let from: Option<(Uuid, Uuid)> = if cursor.is_empty() {
             None
         } else {
@@ -242,40 +234,5 @@ impl Core {
             })
             .collect();
         Ok(api::FriendsOfFriendsList { friends_of_friends, cursor })
-    }
-
-    /// Sends notifications caused by a change that has already happened; a failure is logged,
-    /// not returned (the change stands, as in Nakama).
-    pub(crate) async fn notify_best_effort(&self, sends: Vec<NotificationSend>) {
-        if sends.is_empty() {
-            return;
-        }
-        if let Err(e) = self.notifications_send(sends).await {
-            tracing::warn!(error = %e, "could not send notifications");
-        }
-    }
-}
-
-/// Decodes an edge listing cursor (state, position); it must match the state filter.
-pub(crate) fn decode_edge_cursor(cursor: &str, state: Option<i16>) -> Result<Option<(i16, i64)>, Error> {
-    if cursor.is_empty() {
-        return Ok(None);
-    }
-    let (s, position): (i16, i64) = paging::decode_cursor(cursor).ok_or_else(|| Error::invalid(BAD_CURSOR))?;
-    if state.is_some_and(|f| f != s) {
-        return Err(Error::invalid(BAD_CURSOR));
-    }
-    Ok(Some((s, position)))
-}
-
-/// Cuts a `limit + 1` page to `limit` rows; the cursor is the (state, position) of the first row
-/// not returned.
-pub(crate) fn next_edge_cursor<T>(rows: &mut Vec<T>, limit: usize, key: impl Fn(&T) -> (i16, i64)) -> String {
-    if rows.len() > limit {
-        let next = key(&rows[limit]);
-        rows.truncate(limit);
-        paging::encode_cursor(&next)
-    } else {
-        String::new()
     }
 }

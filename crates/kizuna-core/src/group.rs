@@ -17,7 +17,6 @@ pub use kizuna_store::group::GroupUpdate;
 
 use crate::{
     error::StoreContext,
-    friend::{decode_edge_cursor, next_edge_cursor},
     notification::{code, json_object, NotificationSend},
     paging,
     channel::{stream_to_channel_id, Outbound},
@@ -393,13 +392,13 @@ impl Core {
     pub async fn list_group_users(&self, group_id_text: &str, limit: Option<i32>, state: Option<i32>, cursor: &str) -> Result<api::GroupUserList, Error> {
         let group = group_id(group_id_text)?;
         let (limit, state) = edge_list_args(limit, state)?;
-        let from = decode_edge_cursor(cursor, state)?;
+        let from = paging::decode_edge_cursor(cursor, state)?;
         let mut rows = self
             .store()
             .group_users_list(group, state, from, limit + 1)
             .await
             .or_internal("Error while trying to list users in a group.")?;
-        let cursor = next_edge_cursor(&mut rows, limit, |r| (r.edge_state, r.position));
+        let cursor = paging::next_edge_cursor(&mut rows, limit, |r| (r.edge_state, r.position));
         let group_users = rows
             .iter()
             .map(|r| {
@@ -419,13 +418,13 @@ impl Core {
         // Nakama's wording for a malformed user id.
         let user = Uuid::parse_str(user_id_text).map_err(|_| Error::invalid("Group ID must be a valid ID."))?;
         let (limit, state) = edge_list_args(limit, state)?;
-        let from = decode_edge_cursor(cursor, state)?;
+        let from = paging::decode_edge_cursor(cursor, state)?;
         let mut rows = self
             .store()
             .user_groups_list(user, state, from, limit + 1)
             .await
             .or_internal("Error while trying to list groups for a user.")?;
-        let cursor = next_edge_cursor(&mut rows, limit, |r| (r.edge_state, r.position));
+        let cursor = paging::next_edge_cursor(&mut rows, limit, |r| (r.edge_state, r.position));
         let user_groups = rows
             .iter()
             .map(|r| api::user_group_list::UserGroup { group: Some(group_to_wire(&r.group)), state: Some(r.edge_state.into()) })
@@ -436,11 +435,7 @@ impl Core {
 
 /// The limit (default 100, 1–100) and state filter (0–4) of the two membership listings.
 fn edge_list_args(limit: Option<i32>, state: Option<i32>) -> Result<(usize, Option<i16>), Error> {
-    let limit = match limit {
-        None => 100,
-        Some(l) if (1..=100).contains(&l) => l as usize,
-        Some(_) => return Err(Error::invalid("Invalid limit - limit must be between 1 and 100.")),
-    };
+    let limit = paging::limit_or(limit, 100, 100)?;
     if state.is_some_and(|s| !(0..=4).contains(&s)) {
         return Err(Error::invalid("Invalid state - state must be between 0 and 4."));
     }

@@ -76,23 +76,29 @@ pub(crate) fn json_object(pairs: &[(&str, &str)]) -> String {
     out
 }
 
-/// The push a socket replaced under `session.single_socket` gets before it is closed: code −7,
-/// not persistent, delivered to that socket only (not to the user's new one).
-pub fn single_socket_push() -> std::sync::Arc<Outgoing> {
+/// A non-persistent system notification (content `{}`) for one socket, sent just before the
+/// server closes it: "single_socket" (−7) or "banned" (−8).
+pub(crate) fn closing_push(subject: &str, code: i32) -> std::sync::Arc<Outgoing> {
     Outgoing::new(Envelope {
         cid: String::new(),
         message: Some(Message::Notifications(Notifications {
             notifications: vec![api::Notification {
                 id: Uuid::new_v4().to_string(),
-                subject: "single_socket".into(),
+                subject: subject.into(),
                 content: "{}".into(),
-                code: code::SINGLE_SOCKET,
+                code,
                 sender_id: String::new(),
                 create_time: Some(timestamp(kizuna_store::now())),
                 persistent: false,
             }],
         })),
     })
+}
+
+/// The push a socket replaced under `session.single_socket` gets before it is closed: code −7,
+/// not persistent, delivered to that socket only (not to the user's new one).
+pub fn single_socket_push() -> std::sync::Arc<Outgoing> {
+    closing_push("single_socket", code::SINGLE_SOCKET)
 }
 
 fn listed(row: NotificationRow) -> api::Notification {
@@ -152,6 +158,17 @@ impl Core {
             self.sessions().send_to_user(user_id, &push);
         }
         Ok(())
+    }
+
+    /// Sends notifications caused by a change that has already happened; a failure is logged,
+    /// not returned (the change stands, as in Nakama).
+    pub(crate) async fn notify_best_effort(&self, sends: Vec<NotificationSend>) {
+        if sends.is_empty() {
+            return;
+        }
+        if let Err(e) = self.notifications_send(sends).await {
+            tracing::warn!(error = %e, "could not send notifications");
+        }
     }
 
     /// `GET /v2/notification` — ListNotifications. Oldest first; the cacheable cursor always points

@@ -21,12 +21,43 @@ pub(crate) fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Option<T> {
 }
 
 /// The page size of a list call whose `limit` wrapper defaults to 1 and must be 1..=100 (storage
-/// objects, notifications, channel messages, ...).
+/// objects, notifications, channel messages, groups).
 pub(crate) fn page_limit(limit: Option<i32>) -> Result<usize, Error> {
+    limit_or(limit, 1, 100)
+}
+
+/// The page size of a list call: `default` without a `limit`, else it must be 1..=`max`.
+pub(crate) fn limit_or(limit: Option<i32>, default: usize, max: i32) -> Result<usize, Error> {
     match limit {
-        None => Ok(1),
-        Some(l) if (1..=100).contains(&l) => Ok(l as usize),
-        Some(_) => Err(Error::invalid("Invalid limit - limit must be between 1 and 100.")),
+        None => Ok(default),
+        Some(l) if (1..=max).contains(&l) => Ok(l as usize),
+        Some(_) => Err(Error::invalid(format!("Invalid limit - limit must be between 1 and {max}."))),
+    }
+}
+
+/// Decodes an edge listing cursor (state, position) of friends or group memberships; it must
+/// match the state filter.
+pub(crate) fn decode_edge_cursor(cursor: &str, state: Option<i16>) -> Result<Option<(i16, i64)>, Error> {
+    if cursor.is_empty() {
+        return Ok(None);
+    }
+    let bad = || Error::invalid("Cursor is invalid.");
+    let (s, position): (i16, i64) = decode_cursor(cursor).ok_or_else(bad)?;
+    if state.is_some_and(|f| f != s) {
+        return Err(bad());
+    }
+    Ok(Some((s, position)))
+}
+
+/// Cuts a `limit + 1` page to `limit` rows; the cursor is the (state, position) of the first row
+/// not returned.
+pub(crate) fn next_edge_cursor<T>(rows: &mut Vec<T>, limit: usize, key: impl Fn(&T) -> (i16, i64)) -> String {
+    if rows.len() > limit {
+        let next = key(&rows[limit]);
+        rows.truncate(limit);
+        encode_cursor(&next)
+    } else {
+        String::new()
     }
 }
 
@@ -49,5 +80,7 @@ mod tests {
         for bad in [0, 101, -1] {
             assert_eq!(page_limit(Some(bad)).unwrap_err().code(), 3);
         }
+        assert_eq!(limit_or(None, 1000, 1000).unwrap(), 1000);
+        assert_eq!(limit_or(Some(1001), 1000, 1000).unwrap_err().message(), "Invalid limit - limit must be between 1 and 1000.");
     }
 }

@@ -139,13 +139,17 @@ impl Core {
             }
             mode::CHANNEL | mode::GROUP | mode::DM => {
                 let channel_id = crate::channel::stream_to_channel_id(stream).unwrap_or_default();
-                let (room_name, group_id, user_id_one, user_id_two) = match stream.mode {
-                    mode::CHANNEL => (stream.label.clone(), String::new(), String::new(), String::new()),
-                    mode::GROUP => (String::new(), stream.subject.to_string(), String::new(), String::new()),
-                    _ => (String::new(), String::new(), stream.subject.to_string(), stream.subcontext.to_string()),
-                };
+                let f = crate::channel::channel_fields(stream);
                 (
-                    Message::ChannelPresenceEvent(ChannelPresenceEvent { channel_id, joins, leaves, room_name, group_id, user_id_one, user_id_two }),
+                    Message::ChannelPresenceEvent(ChannelPresenceEvent {
+                        channel_id,
+                        joins,
+                        leaves,
+                        room_name: f.room_name,
+                        group_id: f.group_id,
+                        user_id_one: f.user_id_one,
+                        user_id_two: f.user_id_two,
+                    }),
                     self.inner.tracker.session_ids(stream),
                 )
             }

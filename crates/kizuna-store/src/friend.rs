@@ -102,11 +102,12 @@ macro_rules! edge_page {
 }
 pub(crate) use edge_page;
 
-/// Locks the rows of `ids` in id order (PostgreSQL; SQLite has one writer) and evaluates to the
-/// ids that exist.
+/// Locks the rows of `user` and `targets` in id order (PostgreSQL; SQLite has one writer) and
+/// evaluates to the ids that exist.
 macro_rules! lock_users {
-    ($tx:expr, $ids:expr, $for_update:expr) => {{
-        let mut ids: Vec<Uuid> = $ids;
+    ($tx:expr, $user:expr, $targets:expr, $for_update:expr) => {{
+        let mut ids: Vec<Uuid> = $targets.to_vec();
+        ids.push($user);
         ids.sort();
         ids.dedup();
         let mut q = QueryBuilder::new("SELECT id FROM users WHERE id IN (");
@@ -193,9 +194,7 @@ impl Store {
         let mut done = Vec::new();
         dispatch!(self.writer(), pool => {
             let mut tx = pool.begin().await?;
-            let mut all = targets.to_vec();
-            all.push(user_id);
-            let existing = lock_users!(tx, all, for_update);
+            let existing = lock_users!(tx, user_id, targets, for_update);
             for &target in targets {
                 if target == user_id || !existing.contains(&target) {
                     continue;
@@ -238,9 +237,7 @@ impl Store {
         let mut both = Vec::new();
         dispatch!(self.writer(), pool => {
             let mut tx = pool.begin().await?;
-            let mut all = targets.to_vec();
-            all.push(user_id);
-            let _ = lock_users!(tx, all, for_update);
+            let _ = lock_users!(tx, user_id, targets, for_update);
             for &target in targets {
                 let (mine, theirs) = edge_pair!(tx, user_id, target);
                 let theirs_goes = theirs.is_some_and(|(s, _)| s != state::BLOCKED);
@@ -269,9 +266,7 @@ impl Store {
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
             let mut tx = pool.begin().await?;
-            let mut all = targets.to_vec();
-            all.push(user_id);
-            let existing = lock_users!(tx, all, for_update);
+            let existing = lock_users!(tx, user_id, targets, for_update);
             for &target in targets {
                 if target == user_id {
                     continue;

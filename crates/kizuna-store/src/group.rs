@@ -309,6 +309,7 @@ macro_rules! delete_group_in_tx {
         sqlx::query("DELETE FROM group_edge WHERE source_id = $1 OR destination_id = $1").bind($group).execute(&mut *$tx).await?;
     }};
 }
+pub(crate) use {delete_group_in_tx, group_count, other_superadmins};
 
 impl Store {
     /// Creates a group with its superadmin. A taken name is [`StoreError::Unique`] on

@@ -329,22 +329,15 @@ impl Store {
                     .bind(id).fetch_all(&mut *tx).await?;
             let mut deleted_groups = Vec::new();
             for (group, state) in memberships {
-                if state == crate::group::state::SUPERADMIN {
-                    let (others,): (i64,) = sqlx::query_as(
-                        "SELECT COUNT(*) FROM group_edge WHERE source_id = $1 AND destination_id <> $2 AND state = 0")
-                        .bind(group).bind(id).fetch_one(&mut *tx).await?;
-                    if others == 0 {
-                        sqlx::query("DELETE FROM groups WHERE id = $1").bind(group).execute(&mut *tx).await?;
-                        sqlx::query("DELETE FROM group_edge WHERE source_id = $1 OR destination_id = $1").bind(group).execute(&mut *tx).await?;
-                        deleted_groups.push(group);
-                        continue;
-                    }
+                if state == crate::group::state::SUPERADMIN && crate::group::other_superadmins!(tx, group, id) == 0 {
+                    crate::group::delete_group_in_tx!(tx, group);
+                    deleted_groups.push(group);
+                    continue;
                 }
                 sqlx::query("DELETE FROM group_edge WHERE (source_id = $1 AND destination_id = $2) OR (source_id = $2 AND destination_id = $1)")
                     .bind(group).bind(id).execute(&mut *tx).await?;
                 if state <= crate::group::state::MEMBER {
-                    sqlx::query("UPDATE groups SET edge_count = edge_count - 1, update_time = $2 WHERE id = $1")
-                        .bind(group).bind(now).execute(&mut *tx).await?;
+                    crate::group::group_count!(tx, group, -1, now);
                 }
             }
             let n = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
