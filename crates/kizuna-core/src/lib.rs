@@ -12,6 +12,7 @@ pub mod friend;
 pub mod group;
 mod paging;
 pub mod link;
+pub mod matches;
 pub mod notification;
 pub mod realtime;
 pub mod session;
@@ -34,6 +35,8 @@ use session::SessionCache;
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
     pub session: SessionConfig,
+    /// `session.single_match`: joining a match leaves the session's other matches.
+    pub single_match: bool,
 }
 
 /// The handle to everything the rules need. Clone it freely.

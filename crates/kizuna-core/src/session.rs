@@ -72,6 +72,16 @@ pub(crate) struct Keys {
     refresh_enc: EncodingKey,
     refresh_dec: DecodingKey,
     validation: Validation,
+    /// Matchmaker tokens: `exp` is checked when present but not required (golang-jwt's map claims).
+    match_validation: Validation,
+}
+
+/// The claims of a matchmaker token: the match id and an expiry.
+#[derive(Debug, Serialize, Deserialize)]
+struct MatchTokenClaims {
+    mid: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    exp: i64,
 }
 
 impl Keys {
@@ -86,8 +96,25 @@ impl Keys {
             session_dec: DecodingKey::from_secret(config.encryption_key.as_bytes()),
             refresh_enc: EncodingKey::from_secret(config.refresh_encryption_key.as_bytes()),
             refresh_dec: DecodingKey::from_secret(config.refresh_encryption_key.as_bytes()),
+            match_validation: {
+                let mut v = validation.clone();
+                v.set_required_spec_claims::<&str>(&[]);
+                v
+            },
             validation,
         }
+    }
+
+    /// A matchmaker token for `match_id`, signed with the session key, valid until `exp` (unix
+    /// seconds).
+    pub(crate) fn issue_match_token(&self, match_id: &str, exp: i64) -> String {
+        let claims = MatchTokenClaims { mid: match_id.to_owned(), exp };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.session_enc).expect("HS256 signing cannot fail")
+    }
+
+    /// The match id of a valid matchmaker token.
+    pub(crate) fn verify_match_token(&self, token: &str) -> Option<String> {
+        jsonwebtoken::decode::<MatchTokenClaims>(token, &self.session_dec, &self.match_validation).ok().map(|t| t.claims.mid)
     }
 }
 
@@ -329,5 +356,33 @@ impl Core {
     pub fn sweep_sessions(&self) {
         let cfg = &self.inner.config.session;
         self.inner.revocations.sweep(unix_now(), cfg.token_expiry_sec.max(cfg.refresh_token_expiry_sec));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(key: &str) -> Keys {
+        Keys::new(&SessionConfig {
+            encryption_key: key.into(),
+            refresh_encryption_key: "r".into(),
+            token_expiry_sec: 60,
+            refresh_token_expiry_sec: 60,
+            single_session: false,
+        })
+    }
+
+    #[test]
+    fn match_tokens_carry_the_match_id_until_they_expire() {
+        let k = keys("defaultencryptionkey");
+        let now = chrono::Utc::now().timestamp();
+        let token = k.issue_match_token("m.", now + 30);
+        assert_eq!(k.verify_match_token(&token).as_deref(), Some("m."));
+        assert_eq!(k.verify_match_token(&k.issue_match_token("m.", now - 1)), None, "expired");
+        assert_eq!(keys("other").verify_match_token(&token), None, "another key");
+        assert_eq!(k.verify_match_token("not a token"), None);
+        // Without `exp` a token does not expire (golang-jwt map claims).
+        assert_eq!(k.verify_match_token(&k.issue_match_token("m.", 0)).as_deref(), Some("m."));
     }
 }

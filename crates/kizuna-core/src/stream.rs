@@ -3,7 +3,9 @@
 //! (status, chat, matches, parties) belong to their features; these functions serve any mode, and
 //! their presence events are pushed as `stream_presence_event` for custom modes.
 
-use kizuna_proto::realtime::{self, envelope::Message, ChannelPresenceEvent, Envelope, StatusPresenceEvent, StreamData, StreamPresenceEvent};
+use kizuna_proto::realtime::{
+    self, envelope::Message, ChannelPresenceEvent, Envelope, MatchPresenceEvent, StatusPresenceEvent, StreamData, StreamPresenceEvent,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -99,16 +101,9 @@ impl Core {
     /// Sends one encoded message to every session on a stream (or only to `only`). Returns how
     /// many sessions took it.
     pub(crate) fn deliver_on_stream(&self, stream: &Stream, push: &std::sync::Arc<Outgoing>, only: Option<&[SessionId]>) -> usize {
-        let mut delivered = 0;
-        for session in self.inner.tracker.session_ids(stream) {
-            if only.is_some_and(|o| !o.contains(&session)) {
-                continue;
-            }
-            if self.sessions().get(session).is_some_and(|h| h.send(push.clone())) {
-                delivered += 1;
-            }
-        }
-        delivered
+        let sessions = self.inner.tracker.session_ids(stream);
+        let recipients = sessions.into_iter().filter(|s| only.is_none_or(|o| o.contains(s)));
+        self.sessions().send_to_sessions(recipients, push)
     }
 
     fn stream_presence(&self, user_id: Uuid, session_id: SessionId, stream: Stream, join: StreamJoin) -> Result<Presence, Error> {
@@ -127,8 +122,8 @@ impl Core {
     /// The one place presence events are delivered, encoded once. Status events go to the
     /// sessions following the user; custom streams' events to every session on the stream at
     /// delivery time (a joiner sees its own join, a leaver not its own leave); chat events as
-    /// `channel_presence_event` to every session on the channel, the same way. Match and party
-    /// streams will be routed here by their features.
+    /// `channel_presence_event` to every session on the channel, the same way, and match events as
+    /// `match_presence_event`. Party streams will be routed here by their feature.
     pub fn route_presence_event(&self, event: PresenceEvent) {
         let Some(stream) = &event.stream else { return };
         let joins = event.joins.iter().map(Presence::to_wire).collect();
@@ -153,6 +148,10 @@ impl Core {
                     self.inner.tracker.session_ids(stream),
                 )
             }
+            mode::MATCH_RELAYED | mode::MATCH_AUTHORITATIVE => (
+                Message::MatchPresenceEvent(MatchPresenceEvent { match_id: crate::matches::stream_to_match_id(stream), joins, leaves }),
+                self.inner.tracker.session_ids(stream),
+            ),
             m if m > LAST_BUILT_IN_MODE => (
                 Message::StreamPresenceEvent(StreamPresenceEvent { stream: Some(stream_to_wire(stream)), joins, leaves }),
                 self.inner.tracker.session_ids(stream),
@@ -160,10 +159,6 @@ impl Core {
             _ => return,
         };
         let push = Outgoing::new(Envelope { cid: String::new(), message: Some(message) });
-        for session in recipients {
-            if let Some(h) = self.sessions().get(session) {
-                h.send(push.clone());
-            }
-        }
+        self.sessions().send_to_sessions(recipients, &push);
     }
 }

@@ -54,6 +54,7 @@ pub const OPTIONS: &[Opt] = &[
     Opt { key: "socket.write_wait_ms", default: Int(5_000), help: "Deadline for writing one message to a socket." },
     Opt { key: "socket.close_ack_wait_ms", default: Int(2_000), help: "How long a closing socket waits for the client's close frame." },
     Opt { key: "session.single_socket", default: Bool(false), help: "Allow one socket per user; a new one closes the older ones." },
+    Opt { key: "session.single_match", default: Bool(false), help: "Allow one match per user; joining one leaves the others. Needs single_socket." },
     Opt { key: "database.address", default: Str(""), help: "PostgreSQL as user:pass@host:port/db or a postgres:// URL; empty uses embedded SQLite in data_dir." },
     Opt { key: "database.max_open_conns", default: Int(100), help: "Most open database connections (SQLite readers are capped at 8)." },
     Opt { key: "runtime.http_key", default: Str("defaulthttpkey"), help: "Key for server-to-server RPC calls." },
@@ -97,6 +98,7 @@ pub struct SessionSection {
     pub refresh_token_expiry_sec: i64,
     pub single_session: bool,
     pub single_socket: bool,
+    pub single_match: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -306,6 +308,9 @@ impl Config {
         if !matches!(self.logger.format.as_str(), "json" | "text") {
             return Err(format!("logger.format {:?} must be json or text", self.logger.format));
         }
+        if self.session.single_match && !self.session.single_socket {
+            return Err("session.single_match cannot be enabled without session.single_socket".into());
+        }
         if self.name.is_empty() || self.name.len() > 16 {
             return Err("name must be 1-16 characters".into());
         }
@@ -391,5 +396,8 @@ mod tests {
         assert!(parse_args(&args(&["--session.refresh_encryption_key", "defaultencryptionkey"])).is_err());
         assert!(matches!(parse_args(&args(&["migrate", "up"])).unwrap().0, Command::Migrate { .. }));
         assert!(matches!(parse_args(&args(&["--session.single_session"])).unwrap().0, Command::Serve(c) if c.session.single_session));
+        // single_match needs single_socket, as in Nakama.
+        assert!(parse_args(&args(&["--session.single_match"])).is_err());
+        assert!(parse_args(&args(&["--session.single_match", "--session.single_socket"])).is_ok());
     }
 }

@@ -95,6 +95,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
                 refresh_token_expiry_sec: config.session.refresh_token_expiry_sec,
                 single_session: config.session.single_session,
             },
+            single_match: config.session.single_match,
         },
     );
 

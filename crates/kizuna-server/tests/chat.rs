@@ -6,12 +6,6 @@ use kizuna_testkit::{server_test, socket::TestSocket, TestServer, TestUser};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn connect(server: &TestServer, user: &TestUser, format: &str) -> TestSocket {
-    let mut s = server.socket(&format!("token={}&format={format}", user.token)).await.unwrap();
-    s.call(json!({"cid": "ping", "ping": {}})).await;
-    s
-}
-
 async fn join(s: &mut TestSocket, target: &str, kind: i64) -> Value {
     let reply = s.call(json!({"cid": "j", "channel_join": {"target": target, "type": kind}})).await;
     assert!(reply.get("channel").is_some(), "join failed: {reply}");
@@ -29,40 +23,30 @@ async fn history(server: &TestServer, user: &TestUser, channel: &str, query: &st
     server.call(Method::GET, &format!("/v2/channel/{id}?{query}"), user.auth(), None).await
 }
 
-/// The next push of one kind, skipping others.
-async fn next_of(s: &mut TestSocket, member: &str) -> Value {
-    loop {
-        let v = s.recv().await;
-        if v.get(member).is_some() {
-            return v[member].clone();
-        }
-    }
-}
-
 server_test!(room_members_see_presences_and_messages, |server| {
     let (a, b) = (server.new_user().await, server.new_user().await);
-    let mut sa = connect(&server, &a, "json").await;
-    let mut sb = connect(&server, &b, "protobuf").await;
+    let mut sa = server.socket_for(&a, "json").await;
+    let mut sb = server.socket_for(&b, "protobuf").await;
     let ca = join(&mut sa, "lobby", 1).await;
     assert_eq!(ca["id"], "2...lobby");
     assert_eq!(ca["room_name"], "lobby");
     assert!(ca.get("presences").is_none(), "nobody else yet");
     assert_eq!((ca["self"]["user_id"].as_str(), ca["self"]["persistence"].as_bool()), (Some(a.id.to_string().as_str()), Some(true)));
     // The joiner sees its own join.
-    let own = next_of(&mut sa, "channel_presence_event").await;
+    let own = sa.next_push("channel_presence_event").await;
     assert_eq!(own["joins"][0]["user_id"], a.id.to_string());
     let cb = join(&mut sb, "lobby", 0).await;
     assert_eq!(cb["presences"].as_array().unwrap().len(), 1);
     assert_eq!(cb["presences"][0]["username"], a.username);
-    let ev = next_of(&mut sa, "channel_presence_event").await;
+    let ev = sa.next_push("channel_presence_event").await;
     assert_eq!((ev["channel_id"].as_str(), ev["room_name"].as_str()), (Some("2...lobby"), Some("lobby")));
     assert_eq!(ev["joins"][0]["user_id"], b.id.to_string());
-    next_of(&mut sb, "channel_presence_event").await;
+    sb.next_push("channel_presence_event").await;
     // A message reaches both, the sender included; the ack carries the same id.
     let ack = send(&mut sa, "2...lobby", json!({"hello": "world"})).await;
     assert_eq!((ack["code"].as_i64(), ack["persistent"].as_bool(), ack["username"].as_str()), (Some(0), Some(true), Some(a.username.as_str())));
     for s in [&mut sa, &mut sb] {
-        let m = next_of(s, "channel_message").await;
+        let m = s.next_push("channel_message").await;
         assert_eq!(m["message_id"], ack["message_id"]);
         assert_eq!((m["sender_id"].as_str(), m["room_name"].as_str()), (Some(a.id.to_string().as_str()), Some("lobby")));
         assert_eq!(serde_json::from_str::<Value>(m["content"].as_str().unwrap()).unwrap(), json!({"hello": "world"}));
@@ -70,24 +54,24 @@ server_test!(room_members_see_presences_and_messages, |server| {
     // Leaving: the other member is told; B can no longer send there.
     let left = sb.call(json!({"cid": "l", "channel_leave": {"channel_id": "2...lobby"}})).await;
     assert_eq!(left, json!({"cid": "l"}));
-    let ev = next_of(&mut sa, "channel_presence_event").await;
+    let ev = sa.next_push("channel_presence_event").await;
     assert_eq!(ev["leaves"][0]["user_id"], b.id.to_string());
     let err = sb.call(json!({"cid": "x", "channel_message_send": {"channel_id": "2...lobby", "content": "{}"}})).await;
     assert_eq!(err["error"], json!({"code": 3, "message": "Must join channel before sending messages"}));
     // A dropped socket leaves every channel.
     join(&mut sb, "lobby", 1).await;
-    next_of(&mut sa, "channel_presence_event").await;
+    sa.next_push("channel_presence_event").await;
     drop(sb);
-    let ev = next_of(&mut sa, "channel_presence_event").await;
+    let ev = sa.next_push("channel_presence_event").await;
     assert_eq!(ev["leaves"][0]["user_id"], b.id.to_string());
 });
 
 server_test!(hidden_and_non_persistent_members, |server| {
     let (a, b) = (server.new_user().await, server.new_user().await);
-    let mut sa = connect(&server, &a, "json").await;
-    let mut sb = connect(&server, &b, "json").await;
+    let mut sa = server.socket_for(&a, "json").await;
+    let mut sb = server.socket_for(&b, "json").await;
     join(&mut sa, "quiet", 1).await;
-    next_of(&mut sa, "channel_presence_event").await;
+    sa.next_push("channel_presence_event").await;
     let reply = sb.call(json!({"cid": "j", "channel_join": {"target": "quiet", "type": 1, "hidden": true, "persistence": false}})).await;
     assert_eq!(reply["channel"]["self"]["persistence"], json!(null), "false is omitted");
     let ack = send(&mut sb, "2...quiet", json!({"n": 1})).await;
@@ -103,8 +87,8 @@ server_test!(hidden_and_non_persistent_members, |server| {
 
 server_test!(edits_and_removals_belong_to_the_sender, |server| {
     let (a, b) = (server.new_user().await, server.new_user().await);
-    let mut sa = connect(&server, &a, "json").await;
-    let mut sb = connect(&server, &b, "json").await;
+    let mut sa = server.socket_for(&a, "json").await;
+    let mut sb = server.socket_for(&b, "json").await;
     join(&mut sa, "edit", 1).await;
     join(&mut sb, "edit", 1).await;
     let ack = send(&mut sa, "2...edit", json!({"v": 1})).await;
@@ -117,7 +101,7 @@ server_test!(edits_and_removals_belong_to_the_sender, |server| {
     assert_eq!(upd["channel_message_ack"]["code"], 1);
     assert_eq!(upd["channel_message_ack"]["create_time"], ack["create_time"], "the stored message's create time");
     let pushed = loop {
-        let m = next_of(&mut sb, "channel_message").await;
+        let m = sb.next_push("channel_message").await;
         if m["code"] == 1 {
             break m;
         }
@@ -137,7 +121,7 @@ server_test!(socket_bad_input_gets_nakamas_errors_and_keeps_the_socket, |server|
     let (a, blocker) = (server.new_user().await, server.new_user().await);
     server.call(Method::POST, &format!("/v2/friend/block?ids={}", a.id), blocker.auth(), None).await.ok();
     let group = server.call(Method::POST, "/v2/group", blocker.auth(), Some(&json!({"name": "private-club"}).to_string())).await.ok();
-    let mut s = connect(&server, &a, "json").await;
+    let mut s = server.socket_for(&a, "json").await;
     let long = "r".repeat(65);
     let cases = [
         (json!({"channel_join": {"target": "", "type": 1}}), "Invalid channel target"),
@@ -169,15 +153,15 @@ server_test!(socket_bad_input_gets_nakamas_errors_and_keeps_the_socket, |server|
 
 server_test!(direct_messages_notify_and_stay_between_the_two, |server| {
     let (a, b, c) = (server.new_user().await, server.new_user().await, server.new_user().await);
-    let mut sa = connect(&server, &a, "json").await;
-    let mut sb = connect(&server, &b, "json").await;
+    let mut sa = server.socket_for(&a, "json").await;
+    let mut sb = server.socket_for(&b, "json").await;
     let ch = join(&mut sa, &b.id.to_string(), 2).await;
     let (lo, hi) = if a.id.to_string() < b.id.to_string() { (a.id, b.id) } else { (b.id, a.id) };
     let id = format!("4.{lo}.{hi}.");
     assert_eq!(ch["id"], id);
     assert_eq!((ch["user_id_one"].as_str(), ch["user_id_two"].as_str()), (Some(lo.to_string().as_str()), Some(hi.to_string().as_str())));
     // B is not on the channel: notified (−1), persistent.
-    let push = next_of(&mut sb, "notifications").await;
+    let push = sb.next_push("notifications").await;
     let n = &push["notifications"][0];
     assert_eq!((n["code"].as_i64(), n["subject"].as_str()), (Some(-1), Some(format!("{} wants to chat", a.username).as_str())));
     send(&mut sa, &id, json!({"hi": "b"})).await;
@@ -199,12 +183,12 @@ server_test!(group_chat_is_for_members_and_carries_group_events, |server| {
     let (owner, member, outsider) = (server.new_user().await, server.new_user().await, server.new_user().await);
     let g = server.call(Method::POST, "/v2/group", owner.auth(), Some(&json!({"name": "guild", "open": true}).to_string())).await.ok();
     let gid = g["id"].as_str().unwrap().to_owned();
-    let mut so = connect(&server, &owner, "json").await;
+    let mut so = server.socket_for(&owner, "json").await;
     let ch = join(&mut so, &gid, 3).await;
     let id = format!("3.{gid}..");
     assert_eq!((ch["id"].as_str(), ch["group_id"].as_str()), (Some(id.as_str()), Some(gid.as_str())));
     server.call(Method::POST, &format!("/v2/group/{gid}/join"), member.auth(), None).await.ok();
-    let event = next_of(&mut so, "channel_message").await;
+    let event = so.next_push("channel_message").await;
     assert_eq!((event["code"].as_i64(), event["sender_id"].as_str()), (Some(3), Some(member.id.to_string().as_str())));
     send(&mut so, &id, json!({"welcome": true})).await;
     let h = history(&server, &member, &id, "limit=10").await.ok();
@@ -220,7 +204,7 @@ server_test!(group_chat_is_for_members_and_carries_group_events, |server| {
 
 server_test!(history_pages_both_ways_with_nakamas_cursors, |server| {
     let a = server.new_user().await;
-    let mut s = connect(&server, &a, "json").await;
+    let mut s = server.socket_for(&a, "json").await;
     join(&mut s, "paging", 1).await;
     let mut ids = Vec::new();
     for i in 0..5 {

@@ -101,6 +101,13 @@ impl TestServer {
         socket::TestSocket::connect(&format!("ws://{}/ws?{query}", self.addr())).await
     }
 
+    /// A user's socket in `format` (`json` or `protobuf`), connected once a ping has been answered.
+    pub async fn socket_for(&self, user: &TestUser, format: &str) -> socket::TestSocket {
+        let mut s = self.socket(&format!("token={}&format={format}", user.token)).await.expect("socket connects");
+        s.call(serde_json::json!({"cid": "ping", "ping": {}})).await;
+        s
+    }
+
     /// A raw request builder with authentication applied.
     pub fn request(&self, method: Method, path: &str, auth: Auth<'_>) -> reqwest::RequestBuilder {
         let builder = self.http.request(method, self.url(path));

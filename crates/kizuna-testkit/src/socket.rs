@@ -93,6 +93,16 @@ impl TestSocket {
         }
     }
 
+    /// The next push carrying `member`, skipping pushes of other kinds; returns the member.
+    pub async fn next_push(&mut self, member: &str) -> Value {
+        loop {
+            let v = self.recv().await;
+            if let Some(m) = v.get(member) {
+                return m.clone();
+            }
+        }
+    }
+
     /// Sends a request and returns the reply.
     pub async fn request(&mut self, envelope: Value) -> Value {
         self.send(envelope).await;

@@ -14,6 +14,7 @@ mod group;
 pub mod bind;
 pub mod error;
 mod link;
+mod matches;
 mod notification;
 mod rpc;
 mod session;
@@ -78,6 +79,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(channel::routes())
         .merge(friend::routes())
         .merge(group::routes())
+        .merge(matches::routes())
         .merge(notification::routes())
         .merge(storage::routes())
         .merge(user::routes())

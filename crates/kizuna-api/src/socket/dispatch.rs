@@ -19,6 +19,7 @@ pub(crate) mod code {
     pub const UNRECOGNIZED_PAYLOAD: i32 = 1;
     pub const MISSING_PAYLOAD: i32 = 2;
     pub const BAD_INPUT: i32 = 3;
+    pub const MATCH_NOT_FOUND: i32 = 4;
     pub const RUNTIME_FUNCTION_NOT_FOUND: i32 = 6;
 }
 
@@ -35,11 +36,13 @@ fn reply(session: &SessionHandle, envelope: Envelope) {
     session.send(Outgoing::new(envelope));
 }
 
-/// The error envelope for a failed request: validation failures are BAD_INPUT, everything else a
+/// The error envelope for a failed request: validation failures are BAD_INPUT, a missing match
+/// MATCH_NOT_FOUND (the only thing socket requests can fail to find), everything else a
 /// RUNTIME_EXCEPTION (internal causes are logged here, once).
 fn core_error(cid: &str, e: kizuna_core::Error) -> Envelope {
     let c = match &e {
         kizuna_core::Error::InvalidArgument(_) => code::BAD_INPUT,
+        kizuna_core::Error::NotFound(_) => code::MATCH_NOT_FOUND,
         kizuna_core::Error::Internal { source, .. } => {
             tracing::error!(error = ?source, message = %e, "internal error on socket request");
             code::RUNTIME_EXCEPTION
@@ -102,6 +105,28 @@ pub(super) async fn handle(state: &ApiState, session: &SessionHandle, envelope: 
             Ok(a) => reply(session, Envelope { cid, message: Some(Message::ChannelMessageAck(a)) }),
             Err(e) => reply(session, core_error(&cid, e)),
         },
+        Message::MatchCreate(m) => {
+            let (created, event) = state.core.match_create(session, &m.name);
+            reply(session, Envelope { cid, message: Some(Message::Match(created)) });
+            state.core.route_presence_event(event);
+        }
+        Message::MatchJoin(j) => match state.core.match_join(session, j.id) {
+            Ok((joined, events)) => {
+                reply(session, Envelope { cid, message: Some(Message::Match(joined)) });
+                events.into_iter().for_each(|e| state.core.route_presence_event(e));
+            }
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
+        Message::MatchLeave(l) => match state.core.match_leave(session, &l.match_id) {
+            Ok(()) => reply(session, ack(cid)),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
+        // Fire and forget: no reply on success, and a failure is reported without the cid.
+        Message::MatchDataSend(d) => {
+            if let Err(e) = state.core.match_data_send(session, d) {
+                reply(session, core_error("", e));
+            }
+        }
         Message::Rpc(rpc) => {
             // No runtime functions can be registered yet: Nakama's answer for an unknown id.
             let (c, m) = if rpc.id.is_empty() {

@@ -189,6 +189,13 @@ impl Sessions {
         self.by_id.read().expect("sessions lock").len()
     }
 
+    /// Sends one message to each of `ids` that is live here, under one read of the registry and
+    /// without copying handles; returns how many queued it.
+    pub fn send_to_sessions(&self, ids: impl IntoIterator<Item = SessionId>, message: &Arc<Outgoing>) -> usize {
+        let by_id = self.by_id.read().expect("sessions lock");
+        ids.into_iter().filter(|id| by_id.get(id).is_some_and(|h| h.send(message.clone()))).count()
+    }
+
     /// Sends one message to every session of `user_id`; returns how many queued it.
     pub fn send_to_user(&self, user_id: Uuid, message: &Arc<Outgoing>) -> usize {
         self.of_user(user_id).iter().filter(|s| s.send(message.clone())).count()

@@ -7,7 +7,7 @@
 //! sending never blocks (session queues are `try_send`).
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{hash_map::Entry, HashMap, HashSet},
     sync::RwLock,
 };
 
@@ -110,12 +110,19 @@ pub trait Tracker: Send + Sync {
     /// The sessions on a stream (hidden ones included), unordered: what delivery needs, without
     /// copying presences.
     fn session_ids(&self, stream: &Stream) -> Vec<SessionId>;
+    /// Every stream of one mode with its number of presences (hidden ones included), unordered.
+    fn streams_of_mode(&self, mode: u8) -> Vec<(Stream, usize)>;
+    /// Removes a session's presences on streams of the given modes, except on `keep`; one event
+    /// per affected stream (Nakama `UntrackLocalByModes`).
+    fn untrack_modes(&self, session: SessionId, modes: &[u8], keep: &Stream) -> Vec<PresenceEvent>;
 }
 
 #[derive(Default)]
 struct State {
     by_stream: HashMap<Stream, HashMap<SessionId, Presence>>,
     by_session: HashMap<SessionId, HashSet<Stream>>,
+    /// The non-empty streams of each mode (match listing).
+    by_mode: HashMap<u8, HashSet<Stream>>,
 }
 
 /// The tracker of one node. One lock over both indexes, held only for map operations.
@@ -140,6 +147,9 @@ impl State {
         let removed = members.remove(&session)?;
         if members.is_empty() {
             self.by_stream.remove(stream);
+            if let Some(streams) = self.by_mode.get_mut(&stream.mode) {
+                streams.remove(stream);
+            }
         }
         if let Some(streams) = self.by_session.get_mut(&session) {
             streams.remove(stream);
@@ -152,7 +162,30 @@ impl State {
 
     fn insert(&mut self, presence: Presence) -> Option<Presence> {
         self.by_session.entry(presence.session_id).or_default().insert(presence.stream.clone());
-        self.by_stream.entry(presence.stream.clone()).or_default().insert(presence.session_id, presence)
+        let members = match self.by_stream.entry(presence.stream.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                self.by_mode.entry(presence.stream.mode).or_default().insert(presence.stream.clone());
+                e.insert(HashMap::new())
+            }
+        };
+        members.insert(presence.session_id, presence)
+    }
+
+    /// Removes a session's presences on the streams `which` selects; one leave event per stream.
+    fn remove_session_where(&mut self, session: SessionId, which: impl Fn(&Stream) -> bool) -> Vec<PresenceEvent> {
+        let streams: Vec<Stream> =
+            self.by_session.get(&session).map(|s| s.iter().filter(|s| which(s)).cloned().collect()).unwrap_or_default();
+        let mut events = Vec::new();
+        for stream in streams {
+            if let Some(p) = self.remove(session, &stream) {
+                let event = visible_event(&stream, Vec::new(), vec![p]);
+                if event.stream.is_some() {
+                    events.push(event);
+                }
+            }
+        }
+        events
     }
 }
 
@@ -181,18 +214,7 @@ impl Tracker for LocalTracker {
     }
 
     fn untrack_session(&self, session: SessionId) -> Vec<PresenceEvent> {
-        let mut state = self.state.write().expect("tracker lock");
-        let streams: Vec<Stream> = state.by_session.get(&session).map(|s| s.iter().cloned().collect()).unwrap_or_default();
-        let mut events = Vec::new();
-        for stream in streams {
-            if let Some(p) = state.remove(session, &stream) {
-                let event = visible_event(&stream, Vec::new(), vec![p]);
-                if event.stream.is_some() {
-                    events.push(event);
-                }
-            }
-        }
-        events
+        self.state.write().expect("tracker lock").remove_session_where(session, |_| true)
     }
 
     fn list(&self, stream: &Stream, include_hidden: bool) -> Vec<Presence> {
@@ -213,6 +235,17 @@ impl Tracker for LocalTracker {
     fn session_ids(&self, stream: &Stream) -> Vec<SessionId> {
         let state = self.state.read().expect("tracker lock");
         state.by_stream.get(stream).map(|m| m.keys().copied().collect()).unwrap_or_default()
+    }
+
+    fn streams_of_mode(&self, mode: u8) -> Vec<(Stream, usize)> {
+        let state = self.state.read().expect("tracker lock");
+        let Some(streams) = state.by_mode.get(&mode) else { return Vec::new() };
+        streams.iter().map(|s| (s.clone(), state.by_stream.get(s).map_or(0, HashMap::len))).collect()
+    }
+
+    fn untrack_modes(&self, session: SessionId, modes: &[u8], keep: &Stream) -> Vec<PresenceEvent> {
+        let mut state = self.state.write().expect("tracker lock");
+        state.remove_session_where(session, |s| s != keep && modes.contains(&s.mode))
     }
 }
 
@@ -273,5 +306,31 @@ mod tests {
         assert!(t.list(&a, true).is_empty());
         assert_eq!(t.list(&b, true).len(), 1);
         assert!(t.untrack_session(s).is_empty());
+    }
+
+    #[test]
+    fn streams_are_indexed_by_mode_while_they_have_presences() {
+        let t = LocalTracker::default();
+        let (s, other, u) = (SessionId(Uuid::new_v4()), SessionId(Uuid::new_v4()), Uuid::new_v4());
+        let m1 = Stream { mode: mode::MATCH_RELAYED, subject: Uuid::new_v4(), subcontext: Uuid::nil(), label: String::new() };
+        let m2 = Stream { mode: mode::MATCH_RELAYED, subject: Uuid::new_v4(), subcontext: Uuid::nil(), label: String::new() };
+        t.track(presence(s, u, &m1, "", false));
+        t.track(presence(other, u, &m1, "", false));
+        t.track(presence(s, u, &m2, "", false));
+        t.track(presence(s, u, &Stream::status(u), "", false));
+        let mut listed = t.streams_of_mode(mode::MATCH_RELAYED);
+        listed.sort();
+        let mut expected = vec![(m1.clone(), 2), (m2.clone(), 1)];
+        expected.sort();
+        assert_eq!(listed, expected);
+
+        // Leaving every match but m2 keeps the status presence and m2.
+        let events = t.untrack_modes(s, &[mode::MATCH_RELAYED, mode::MATCH_AUTHORITATIVE], &m2);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].stream.as_ref(), Some(&m1));
+        assert_eq!(t.streams_of_mode(mode::MATCH_RELAYED).len(), 2);
+        t.untrack(other, &m1);
+        assert_eq!(t.streams_of_mode(mode::MATCH_RELAYED), vec![(m2.clone(), 1)]);
+        assert_eq!(t.list(&Stream::status(u), false).len(), 1);
     }
 }
