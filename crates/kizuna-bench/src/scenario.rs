@@ -49,10 +49,28 @@ pub enum Scenario {
     /// through the room's history with `next_cursor` (restarting at the end or after 50 pages).
     /// Set-up sends `--size` messages to the room first (default 0: seeded beforehand).
     ChatHistory,
+    /// `POST /v2/rpc/echo` with a small JSON payload: a runtime function `echo` that returns its
+    /// payload must be registered on the server (skipped with a message when it is not).
+    RpcEcho,
 }
 
+/// A scenario the target cannot run (a feature it lacks); not a failure of the server.
+#[derive(Debug)]
+pub struct Skipped(pub String);
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Skipped {}
+
+/// The body of an `rpc-echo` request: REST RPCs take the payload as a JSON string.
+const ECHO_BODY: &str = r#""{\"bench\":\"kizuna\",\"seq\":12345,\"data\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}""#;
+
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::AuthNew,
         Scenario::AuthExisting,
         Scenario::AccountGet,
@@ -61,6 +79,7 @@ impl Scenario {
         Scenario::FriendsList,
         Scenario::GroupsList,
         Scenario::ChatHistory,
+        Scenario::RpcEcho,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +92,7 @@ impl Scenario {
             Scenario::FriendsList => "friends-list",
             Scenario::GroupsList => "groups-list",
             Scenario::ChatHistory => "chat-history",
+            Scenario::RpcEcho => "rpc-echo",
         }
     }
 
@@ -122,6 +142,15 @@ impl Scenario {
                 }
             }
             Scenario::ChatHistory => crate::socket::send_to_room(target, &tokens[0], HISTORY_ROOM, size.unwrap_or(0)).await?,
+            Scenario::RpcEcho => {
+                let response = rpc_echo(target, &tokens[0]).send().await?;
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                if status.as_u16() == 404 {
+                    return Err(Skipped(format!("rpc-echo skipped: the server has no runtime function `echo` ({status}: {body})")).into());
+                }
+                anyhow::ensure!(status.is_success(), "rpc-echo set-up call failed: {status}: {body}");
+            }
             _ => {}
         }
         let cursors = std::sync::Mutex::new(vec![(String::new(), 0); clients]);
@@ -258,6 +287,15 @@ pub(crate) async fn authenticate(target: &Target, device_id: &str) -> anyhow::Re
 }
 
 /// Classifies a failed request for the error table.
+fn rpc_echo(target: &Target, token: &str) -> reqwest::RequestBuilder {
+    target
+        .http
+        .post(format!("{}/v2/rpc/echo", target.base_url))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .body(ECHO_BODY)
+}
+
 fn classify(result: Result<reqwest::Response, reqwest::Error>) -> Result<reqwest::Response, String> {
     match result {
         Ok(r) if r.status().is_success() => Ok(r),
@@ -308,6 +346,7 @@ impl Prepared {
                 .http
                 .get(format!("{}/v2/group?name={}%25&limit=100", target.base_url, hex_prefix(worker, seq)))
                 .header("Authorization", format!("Bearer {}", self.tokens[worker])),
+            Scenario::RpcEcho => rpc_echo(target, &self.tokens[worker]),
             Scenario::ChatHistory => {
                 let cursor = self.cursors.lock().expect("not poisoned")[worker].0.clone();
                 let response = classify(

@@ -1,6 +1,6 @@
 //! Socket scenarios: many authenticated WebSockets held open (`socket-hold`), status fan-out to
-//! followers (`status-fanout`), and chat fan-out in one room (`chat-fanout`). They speak Nakama's JSON socket protocol to any
-//! server (`/ws?token=…`).
+//! followers (`status-fanout`), chat fan-out in one room (`chat-fanout`), and relayed matches
+//! (`match-relay`). They speak Nakama's JSON socket protocol to any server (`/ws?token=…`).
 
 use std::{
     sync::{
@@ -140,17 +140,25 @@ pub async fn socket_hold(target: &Target, n: usize, hold: Duration, server_pid: 
     })
 }
 
-/// Result of `status-fanout`.
+/// What a fan-out scenario delivered: counts, rate and delivery latency.
 #[derive(Debug, Serialize)]
-pub struct FanoutReport {
-    pub followers: usize,
-    pub updates: u64,
+pub struct Delivery {
     pub delivered: u64,
     pub delivered_per_sec: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// Expected deliveries that never arrived.
     pub missing: u64,
+}
+
+/// Result of `status-fanout`.
+#[derive(Debug, Serialize)]
+pub struct FanoutReport {
+    pub followers: usize,
+    pub updates: u64,
+    #[serde(flatten)]
+    pub delivery: Delivery,
 }
 
 fn micros_now() -> u64 {
@@ -182,30 +190,19 @@ pub async fn status_fanout(target: &Target, followers: usize, duration: Duration
         request(&mut star, json!({"cid": updates.to_string(), "status_update": {"status": micros_now().to_string()}})).await?;
         updates += 1;
     }
-    // Let the last events arrive: the followers' count stops growing within a bounded wait.
-    let expected = updates * followers as u64;
-    drain(&delivered, expected).await;
-    let elapsed = start.elapsed().as_secs_f64();
+    let delivery = finish(readers, stop_tx, &delivered, updates * followers as u64, start).await;
     drop(star);
-    let (hist, got) = collect(readers, stop_tx, &delivered).await;
-    let [p50_ms, p99_ms, max_ms] = latencies_ms(&hist);
-    Ok(FanoutReport {
-        followers,
-        updates,
-        delivered: got,
-        delivered_per_sec: got as f64 / elapsed,
-        p50_ms,
-        p99_ms,
-        max_ms,
-        missing: expected.saturating_sub(got),
-    })
+    Ok(FanoutReport { followers, updates, delivery })
 }
 
 type Reader = tokio::task::JoinHandle<Histogram<u64>>;
 
 /// Reads a socket until told to stop, counting the pushes `sent_at` recognises (it returns their
 /// send time in µs) and recording their delivery latency.
-fn spawn_reader(mut ws: Ws, delivered: Arc<AtomicU64>, mut stop: tokio::sync::watch::Receiver<bool>, sent_at: fn(&Value) -> Option<u64>) -> Reader {
+fn spawn_reader<S>(mut ws: S, delivered: Arc<AtomicU64>, mut stop: tokio::sync::watch::Receiver<bool>, sent_at: fn(&Value) -> Option<u64>) -> Reader
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin + Send + 'static,
+{
     tokio::spawn(async move {
         let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
         loop {
@@ -225,8 +222,14 @@ fn spawn_reader(mut ws: Ws, delivered: Arc<AtomicU64>, mut stop: tokio::sync::wa
     })
 }
 
-/// Stops the readers and merges their latency histograms; also returns the delivery count.
-async fn collect(readers: Vec<Reader>, stop: tokio::sync::watch::Sender<bool>, delivered: &AtomicU64) -> (Histogram<u64>, u64) {
+/// Lets the last pushes arrive (the count stops short of `expected` only after a bounded wait),
+/// then stops the readers and merges what they measured since `start`.
+async fn finish(readers: Vec<Reader>, stop: tokio::sync::watch::Sender<bool>, delivered: &AtomicU64, expected: u64, start: Instant) -> Delivery {
+    let deadline = Instant::now() + STEP;
+    while delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
     let _ = stop.send(true);
     for r in readers {
@@ -234,20 +237,9 @@ async fn collect(readers: Vec<Reader>, stop: tokio::sync::watch::Sender<bool>, d
             hist.add(&h).expect("same bounds");
         }
     }
-    (hist, delivered.load(Ordering::Relaxed))
-}
-
-/// p50, p99 and max of a µs histogram, in ms.
-fn latencies_ms(hist: &Histogram<u64>) -> [f64; 3] {
-    [hist.value_at_quantile(0.5), hist.value_at_quantile(0.99), hist.max()].map(|us| us as f64 / 1000.0)
-}
-
-/// Waits (bounded) until `delivered` reaches `expected`.
-async fn drain(delivered: &AtomicU64, expected: u64) {
-    let deadline = Instant::now() + STEP;
-    while delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let got = delivered.load(Ordering::Relaxed);
+    let [p50_ms, p99_ms, max_ms] = [hist.value_at_quantile(0.5), hist.value_at_quantile(0.99), hist.max()].map(|us| us as f64 / 1000.0);
+    Delivery { delivered: got, delivered_per_sec: got as f64 / elapsed, p50_ms, p99_ms, max_ms, missing: expected.saturating_sub(got) }
 }
 
 /// Result of `chat-fanout`.
@@ -256,12 +248,8 @@ pub struct ChatReport {
     pub members: usize,
     pub senders: usize,
     pub messages: u64,
-    pub delivered: u64,
-    pub delivered_per_sec: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
-    pub missing: u64,
+    #[serde(flatten)]
+    pub delivery: Delivery,
 }
 
 /// `members` sockets join one chat room; `senders` more sockets join it too and each sends
@@ -311,23 +299,80 @@ pub async fn chat_fanout(target: &Target, members: usize, senders: usize, durati
     while let Some(r) = tasks.next().await {
         messages += r??;
     }
-    let expected = messages * members as u64;
-    drain(&delivered, expected).await;
-    let elapsed = start.elapsed().as_secs_f64();
-    let (hist, got) = collect(readers, stop_tx, &delivered).await;
-    let [p50_ms, p99_ms, max_ms] = latencies_ms(&hist);
-    Ok(ChatReport {
-        members,
-        senders,
-        messages,
-        delivered: got,
-        delivered_per_sec: got as f64 / elapsed,
-        p50_ms,
-        p99_ms,
-        max_ms,
-        missing: expected.saturating_sub(got),
-    })
+    let delivery = finish(readers, stop_tx, &delivered, messages * members as u64, start).await;
+    Ok(ChatReport { members, senders, messages, delivery })
 }
+
+/// Result of `match-relay`.
+#[derive(Debug, Serialize)]
+pub struct RelayReport {
+    pub matches: usize,
+    pub players_per_match: usize,
+    pub tick_rate: u32,
+    pub payload_bytes: usize,
+    pub sent: u64,
+    #[serde(flatten)]
+    pub delivery: Delivery,
+}
+
+/// `players` sockets in relayed matches of `per_match` players each; every player sends match
+/// data of `payload` bytes `tick_rate` times a second for `duration` (open loop: sends follow the
+/// clock, not the server), and the server relays each to the other players of its match. The
+/// send time travels in `op_code`; receivers measure delivery latency from it.
+pub async fn match_relay(target: &Target, players: usize, per_match: usize, tick_rate: u32, payload: usize, duration: Duration) -> anyhow::Result<RelayReport> {
+    anyhow::ensure!(per_match >= 2 && players >= per_match, "match-relay needs at least 2 players per match and --clients >= --players");
+    anyhow::ensure!((1..=1000).contains(&tick_rate), "--tick-rate must be 1..1000");
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let matches = players / per_match;
+    let tokens = users(target, matches * per_match, &format!("relay-{run}")).await?;
+    let delivered = Arc::new(AtomicU64::new(0));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut readers = Vec::with_capacity(tokens.len());
+    let mut writers = Vec::with_capacity(tokens.len());
+    for group in tokens.chunks(per_match) {
+        let mut match_id: Option<String> = None;
+        for token in group {
+            let mut ws = connect(target, token).await?;
+            let reply = match &match_id {
+                None => request(&mut ws, json!({"cid": "c", "match_create": {}})).await?,
+                Some(id) => request(&mut ws, json!({"cid": "j", "match_join": {"match_id": id}})).await?,
+            };
+            let id = reply["match"]["match_id"].as_str().ok_or_else(|| anyhow::anyhow!("match create/join failed: {reply}"))?;
+            let id = match_id.get_or_insert_with(|| id.to_owned()).clone();
+            let (sink, stream) = ws.split();
+            readers.push(spawn_reader(stream, delivered.clone(), stop_rx.clone(), |v| v["match_data"]["op_code"].as_str()?.parse().ok()));
+            writers.push((sink, id));
+        }
+    }
+    let data = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, vec![7u8; payload]);
+    let start = Instant::now();
+    let mut tasks = FuturesUnordered::new();
+    for (i, (mut sink, match_id)) in writers.into_iter().enumerate() {
+        let data = data.clone();
+        tasks.push(tokio::spawn(async move {
+            let period = Duration::from_secs_f64(1.0 / tick_rate as f64);
+            // Spread the players over one tick so that they do not all send at the same instant.
+            let first = tokio::time::Instant::now() + period.mul_f64((i % 97) as f64 / 97.0);
+            let mut ticks = tokio::time::interval_at(first, period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut sent = 0u64;
+            while start.elapsed() < duration {
+                ticks.tick().await;
+                let frame = json!({"match_data_send": {"match_id": match_id, "op_code": micros_now().to_string(), "data": data}});
+                sink.send(Message::Text(frame.to_string().into())).await?;
+                sent += 1;
+            }
+            Ok::<u64, anyhow::Error>(sent)
+        }));
+    }
+    let mut sent = 0;
+    while let Some(r) = tasks.next().await {
+        sent += r??;
+    }
+    let delivery = finish(readers, stop_tx, &delivered, sent * (per_match as u64 - 1), start).await;
+    Ok(RelayReport { matches, players_per_match: per_match, tick_rate, payload_bytes: payload, sent, delivery })
+}
+
 
 /// Sends `count` persistent chat messages to a room (set-up for history listings).
 pub async fn send_to_room(target: &Target, token: &str, room: &str, count: usize) -> anyhow::Result<()> {
