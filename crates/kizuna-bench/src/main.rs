@@ -98,7 +98,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
         } else if args[0] == "match-relay" {
             let size = options.size.unwrap_or(64);
             let r = kizuna_bench::socket::match_relay(&target, options.clients, players, tick_rate, size, options.duration).await?;
-            let failed = r.delivery.missing > 0;
+            let failed = r.delivery.missing > 0 || r.closed_sockets > 0;
             (serde_json::to_value(&r)?, failed)
         } else {
             let r = kizuna_bench::socket::status_fanout(&target, options.clients, options.duration).await?;
@@ -109,7 +109,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
             println!("{}", out.0);
         } else {
             println!("{}", serde_json::to_string_pretty(&out.0)?);
-            println!("{}", if out.1 { "result: ERRORS (failed sockets, missing pongs or undelivered events)" } else { "result: no errors" });
+            println!("{}", if out.1 { "result: ERRORS (failed or closed sockets, missing pongs or undelivered events)" } else { "result: no errors" });
         }
         return Ok(if out.1 { std::process::ExitCode::FAILURE } else { std::process::ExitCode::SUCCESS });
     };

@@ -311,6 +311,8 @@ pub struct RelayReport {
     pub tick_rate: u32,
     pub payload_bytes: usize,
     pub sent: u64,
+    /// Sockets the server closed during the run.
+    pub closed_sockets: usize,
     #[serde(flatten)]
     pub delivery: Delivery,
 }
@@ -359,18 +361,25 @@ pub async fn match_relay(target: &Target, players: usize, per_match: usize, tick
             while start.elapsed() < duration {
                 ticks.tick().await;
                 let frame = json!({"match_data_send": {"match_id": match_id, "op_code": micros_now().to_string(), "data": data}});
-                sink.send(Message::Text(frame.to_string().into())).await?;
+                if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
+                    // The server closed this socket (e.g. its outgoing queue overflowed).
+                    return (sent, true);
+                }
                 sent += 1;
             }
-            Ok::<u64, anyhow::Error>(sent)
+            (sent, false)
         }));
     }
-    let mut sent = 0;
+    let (mut sent, mut closed) = (0, 0);
     while let Some(r) = tasks.next().await {
-        sent += r??;
+        let (n, was_closed) = r?;
+        sent += n;
+        closed += usize::from(was_closed);
     }
+    // A closed socket's match-mates miss what it would have sent, and it misses theirs: the
+    // count of missing deliveries shows it alongside `closed_sockets`.
     let delivery = finish(readers, stop_tx, &delivered, sent * (per_match as u64 - 1), start).await;
-    Ok(RelayReport { matches, players_per_match: per_match, tick_rate, payload_bytes: payload, sent, delivery })
+    Ok(RelayReport { matches, players_per_match: per_match, tick_rate, payload_bytes: payload, sent, closed_sockets: closed, delivery })
 }
 
 
