@@ -14,6 +14,7 @@ mod paging;
 pub mod link;
 pub mod matches;
 pub mod notification;
+pub mod query;
 pub mod realtime;
 pub mod session;
 pub mod status;
