@@ -13,6 +13,7 @@ pub mod group;
 mod paging;
 pub mod link;
 pub mod matches;
+pub mod matchmaker;
 pub mod notification;
 pub mod query;
 pub mod realtime;
@@ -38,6 +39,7 @@ pub struct CoreConfig {
     pub session: SessionConfig,
     /// `session.single_match`: joining a match leaves the session's other matches.
     pub single_match: bool,
+    pub matchmaker: matchmaker::MatchmakerConfig,
 }
 
 /// The handle to everything the rules need. Clone it freely.
@@ -59,11 +61,14 @@ struct Inner {
     tracker: Box<dyn realtime::Tracker>,
     /// Status follows of sessions.
     follows: realtime::StatusFollows,
+    /// The matchmaker's pool of tickets.
+    matchmaker: matchmaker::Matchmaker,
 }
 
 impl Core {
     pub fn new(store: Store, config: CoreConfig) -> Core {
         let session_keys = session::Keys::new(&config.session);
+        let matchmaker = matchmaker::Matchmaker::new(config.matchmaker.clone());
         Core {
             inner: Arc::new(Inner {
                 store,
@@ -73,6 +78,7 @@ impl Core {
                 realtime_sessions: realtime::Sessions::default(),
                 tracker: Box::new(realtime::LocalTracker::default()),
                 follows: realtime::StatusFollows::default(),
+                matchmaker,
             }),
         }
     }

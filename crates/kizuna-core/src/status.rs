@@ -22,8 +22,10 @@ impl Core {
         }
     }
 
-    /// Tears a socket down: every presence leaves (followers are told), every follow ends.
+    /// Tears a socket down: its matchmaker tickets go, every presence leaves (followers are told),
+    /// every follow ends.
     pub fn session_closed(&self, session: &SessionHandle) {
+        self.matchmaker_remove_session(session.id);
         let events = self.inner.tracker.untrack_session(session.id);
         self.inner.follows.unfollow_all(session.id);
         self.sessions().remove(session.id);

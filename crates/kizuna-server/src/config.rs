@@ -55,6 +55,11 @@ pub const OPTIONS: &[Opt] = &[
     Opt { key: "socket.close_ack_wait_ms", default: Int(2_000), help: "How long a closing socket waits for the client's close frame." },
     Opt { key: "session.single_socket", default: Bool(false), help: "Allow one socket per user; a new one closes the older ones." },
     Opt { key: "session.single_match", default: Bool(false), help: "Allow one match per user; joining one leaves the others. Needs single_socket." },
+    Opt { key: "matchmaker.max_tickets", default: Int(3), help: "Matchmaker tickets one session may hold at once." },
+    Opt { key: "matchmaker.interval_sec", default: Int(15), help: "Seconds between matchmaker passes." },
+    Opt { key: "matchmaker.max_intervals", default: Int(2), help: "Passes a ticket searches before it only waits to be found." },
+    Opt { key: "matchmaker.rev_precision", default: Bool(false), help: "Require candidates' queries to match back (mutual matching)." },
+    Opt { key: "matchmaker.rev_threshold", default: Int(1), help: "Stop mutual checks in passes longer than interval_sec times this." },
     Opt { key: "database.address", default: Str(""), help: "PostgreSQL as user:pass@host:port/db or a postgres:// URL; empty uses embedded SQLite in data_dir." },
     Opt { key: "database.max_open_conns", default: Int(100), help: "Most open database connections (SQLite readers are capped at 8)." },
     Opt { key: "runtime.http_key", default: Str("defaulthttpkey"), help: "Key for server-to-server RPC calls." },
@@ -75,6 +80,16 @@ pub struct Config {
     pub socket: SocketConfig,
     pub database: DatabaseSection,
     pub runtime: RuntimeConfig,
+    pub matchmaker: MatchmakerSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MatchmakerSection {
+    pub max_tickets: usize,
+    pub interval_sec: u64,
+    pub max_intervals: u32,
+    pub rev_precision: bool,
+    pub rev_threshold: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,6 +310,9 @@ impl Config {
         }
         if self.session.token_expiry_sec < 1 || self.session.refresh_token_expiry_sec < 1 {
             return Err("session.token_expiry_sec and session.refresh_token_expiry_sec must be at least 1".into());
+        }
+        if self.matchmaker.max_tickets < 1 || self.matchmaker.interval_sec < 1 || self.matchmaker.max_intervals < 1 {
+            return Err("matchmaker.max_tickets, interval_sec and max_intervals must be at least 1".into());
         }
         if self.socket.server_key.is_empty() {
             return Err("socket.server_key must be set".into());

@@ -10,7 +10,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use kizuna_api::{metrics::ApiMetrics, ApiConfig, ApiState};
-use kizuna_core::{Core, CoreConfig, SessionConfig};
+use kizuna_core::{matchmaker::MatchmakerConfig, Core, CoreConfig, SessionConfig};
 use kizuna_store::{Backend, DatabaseConfig, Store};
 use prometheus_client::registry::Registry;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
@@ -96,6 +96,13 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
                 single_session: config.session.single_session,
             },
             single_match: config.session.single_match,
+            matchmaker: MatchmakerConfig {
+                max_tickets: config.matchmaker.max_tickets,
+                interval_sec: config.matchmaker.interval_sec,
+                max_intervals: config.matchmaker.max_intervals,
+                rev_precision: config.matchmaker.rev_precision,
+                rev_threshold: config.matchmaker.rev_threshold,
+            },
         },
     );
 
@@ -163,6 +170,25 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
         }
     });
 
+    // A matchmaker pass every matchmaker.interval_sec; passes are CPU work, off the async workers.
+    let matchmaker_core = core.clone();
+    let matchmaker_every = Duration::from_secs(config.matchmaker.interval_sec.max(1));
+    let mut matchmaker_stop = stopped.clone();
+    let matchmaker = tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + matchmaker_every, matchmaker_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = matchmaker_stop.wait_for(|s| *s) => break,
+            }
+            let core = matchmaker_core.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || core.matchmaker_process()).await {
+                tracing::error!(error = %e, "matchmaker pass failed");
+            }
+        }
+    });
+
     let grace = Duration::from_secs(config.shutdown_grace_sec);
     let mut grace_stop = stopped;
     let task = tokio::spawn(async move {
@@ -182,6 +208,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
             let _ = m.await;
         }
         let _ = sweeper.await;
+        let _ = matchmaker.await;
         store.close().await;
         tracing::info!("shutdown complete");
         served.context("HTTP server task failed")?.context("HTTP server failed")

@@ -1,4 +1,4 @@
-//! `GET /v2/match` (Nakama `api_match.go`).
+//! `GET /v2/match` and `GET /v2/matchmaker/stats` (Nakama `api_match.go`, `api_matchmaker.go`).
 
 use axum::{extract::State, routing::get, Router};
 use kizuna_proto::api;
@@ -6,7 +6,13 @@ use kizuna_proto::api;
 use super::{ApiError, ApiState, Body, Proto, Req};
 
 pub(super) fn routes() -> Router<ApiState> {
-    Router::new().route("/v2/match", get(list_matches))
+    Router::new().route("/v2/match", get(list_matches)).route("/v2/matchmaker/stats", get(matchmaker_stats))
+}
+
+/// `GET /v2/matchmaker/stats` — GetMatchmakerStats: the figures of the latest matchmaker pass.
+async fn matchmaker_stats(State(s): State<ApiState>, req: Req) -> Result<Proto<api::MatchmakerStats>, ApiError> {
+    req.require_session(&s)?;
+    Ok(Proto(s.core.matchmaker_stats()))
 }
 
 /// `GET /v2/match` — ListMatches.

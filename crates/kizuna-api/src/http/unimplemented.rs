@@ -28,7 +28,6 @@ const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("GET", "/v2/leaderboard/{leaderboard_id}", "ListLeaderboardRecords"),
     ("POST", "/v2/leaderboard/{leaderboard_id}", "WriteLeaderboardRecord"),
     ("GET", "/v2/leaderboard/{leaderboard_id}/owner/{owner_id}", "ListLeaderboardRecordsAroundOwner"),
-    ("GET", "/v2/matchmaker/stats", "GetMatchmakerStats"),
     ("GET", "/v2/party", "ListParties"),
     ("GET", "/v2/tournament", "ListTournaments"),
     ("DELETE", "/v2/tournament/{tournament_id}", "DeleteTournamentRecord"),

@@ -127,6 +127,14 @@ pub(super) async fn handle(state: &ApiState, session: &SessionHandle, envelope: 
                 reply(session, core_error("", e));
             }
         }
+        Message::MatchmakerAdd(a) => match state.core.matchmaker_add(session, a) {
+            Ok(t) => reply(session, Envelope { cid, message: Some(Message::MatchmakerTicket(t)) }),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
+        Message::MatchmakerRemove(r) => match state.core.matchmaker_remove(session, &r.ticket) {
+            Ok(()) => reply(session, ack(cid)),
+            Err(e) => reply(session, core_error(&cid, e)),
+        },
         Message::Rpc(rpc) => {
             // No runtime functions can be registered yet: Nakama's answer for an unknown id.
             let (c, m) = if rpc.id.is_empty() {

@@ -1,10 +1,10 @@
 // The realtime socket, GET /ws (nakama-wire.md §3.3, §4; docs/compat.md
 // "Realtime socket messages"): the handshake, ping/pong and the nakama-js
-// heartbeat, rpc errors, the answer to members of features not built yet,
-// protocol errors, session.single_socket and disconnects. The nakama-js cases
-// run with both the JSON adapter (the default) and the protobuf adapter; raw
-// `ws` connections check what nakama-js hides (exact frames, close codes,
-// handshake status and body).
+// heartbeat, rpc errors, the answer to members of features not built yet
+// (parties), cid-less errors, protocol errors, session.single_socket and
+// disconnects. The nakama-js cases run with both the JSON adapter (the
+// default) and the protobuf adapter; raw `ws` connections check what
+// nakama-js hides (exact frames, close codes, handshake status and body).
 //
 // Every wait is an event with a deadline (withTimeout), never a sleep.
 
@@ -31,15 +31,20 @@ const SERVER_DISCONNECT = { code: 1000, reason: 'server-side session disconnect'
 const MALFORMED = { code: 1000, reason: 'received malformed payload' };
 const MAX_MESSAGE_SIZE_BYTES = 4096;
 
-// Client requests of features not built yet, as nakama-js sends them.
+// Client requests of features not built yet (parties), as nakama-js sends them. party_data_send
+// is sent without a cid (sendPartyData resolves at once), so it is checked in the raw frames.
+const somePresence = () => ({ user_id: randomUUID(), session_id: randomUUID(), username: 'someone' });
 const NOT_BUILT_CALLS = [
-  ['match_create', (s) => s.createMatch()],
-  ['match_join', (s) => s.joinMatch(randomMatchId())],
-  ['match_leave', (s) => s.leaveMatch(randomMatchId())],
-  ['matchmaker_add', (s) => s.addMatchmaker('*', 2, 4)],
-  ['matchmaker_remove', (s) => s.removeMatchmaker('ticket')],
   ['party_create', (s) => s.createParty(true, 4)],
   ['party_join', (s) => s.joinParty(randomMatchId())],
+  ['party_leave', (s) => s.leaveParty(randomMatchId())],
+  ['party_promote', (s) => s.promotePartyMember(randomMatchId(), somePresence())],
+  ['party_accept', (s) => s.acceptPartyMember(randomMatchId(), somePresence())],
+  ['party_remove', (s) => s.removePartyMember(randomMatchId(), somePresence())],
+  ['party_close', (s) => s.closeParty(randomMatchId())],
+  ['party_join_request_list', (s) => s.listPartyJoinRequests(randomMatchId())],
+  ['party_matchmaker_add', (s) => s.addMatchmakerParty(randomMatchId(), '*', 2, 4)],
+  ['party_matchmaker_remove', (s) => s.removeMatchmakerParty(randomMatchId(), 'ticket')],
 ];
 
 // A refused handshake: plain-text HTTP error, Go's http.Error adds a newline.
@@ -237,19 +242,25 @@ describe('socket', () => {
         await probe.close();
       });
 
-      it('sendMatchState (sent without cid): its cid-less error is ignored by nakama-js, the socket stays usable', async () => {
+      it('sendMatchState and sendPartyData (sent without cid): their cid-less errors are ignored by nakama-js, the socket stays usable', async () => {
         const probe = await connect();
-        assert.equal(await probe.socket.sendMatchState(randomMatchId(), 1, 'hi'), undefined);
+        assert.equal(await probe.socket.sendMatchState('nope', 1, 'hi'), undefined);
+        assert.equal(await probe.socket.sendPartyData(randomMatchId(), 1, 'hi'), undefined);
         await expectSocketError(probe.socket.rpc('echo', '{}'), RPC_NOT_FOUND, format);
-        // The error arrived without a cid (it was sent before the rpc reply, replies are in order).
+        // The errors arrived without a cid (they were sent before the rpc reply, replies are in order).
         const errors = [];
         for (let frame = await probe.frames.next(); ; frame = await probe.frames.next()) {
           if (frame.error) errors.push(frame);
           if (frame.error && frame.cid) break;
         }
-        assert.equal(errors.length, 2, JSON.stringify(errors));
-        assert.equal(errors[0].cid || '', '');
-        assert.equal(errors[0].error.message, notBuilt('match_data_send').message);
+        assert.equal(errors.length, 3, JSON.stringify(errors));
+        const cidless = errors.slice(0, 2).map((e) => ({ cid: e.cid || '', code: e.error.code ?? 0, message: e.error.message }));
+        assert.deepEqual(cidless, [
+          { cid: '', code: 3, message: 'Invalid match ID' },
+          { cid: '', ...notBuilt('party_data_send') },
+        ]);
+        assert.equal(probe.adapter.isOpen(), true);
+        assert.equal(probe.disconnects.size, 0);
         await probe.close();
       });
 
@@ -257,13 +268,13 @@ describe('socket', () => {
         const probe = await connect();
         const s = probe.socket;
         const [a, ping, b, made, c] = await Promise.allSettled([
-          s.rpc('a', '{}'), s.send({ ping: {} }), s.rpc('', ''), s.createMatch(), s.rpc('c', ''),
+          s.rpc('a', '{}'), s.send({ ping: {} }), s.rpc('', ''), s.createParty(true, 4), s.rpc('c', ''),
         ]);
         assert.equal(ping.status, 'fulfilled');
         assert.deepEqual(ping.value.pong, {});
         await expectSocketError(Promise.reject(a.reason), RPC_NOT_FOUND, format);
         await expectSocketError(Promise.reject(b.reason), RPC_ID_MISSING, format);
-        await expectSocketError(Promise.reject(made.reason), notBuilt('match_create'), format);
+        await expectSocketError(Promise.reject(made.reason), notBuilt('party_create'), format);
         await expectSocketError(Promise.reject(c.reason), RPC_NOT_FOUND, format);
         await probe.close();
       });
@@ -415,10 +426,10 @@ describe('socket', () => {
     it('a member of a feature not built yet: error without code (0 is omitted), the socket stays open', async () => {
       const raw = await open();
       const requests = [
-        ['match_create', {}],
-        ['match_leave', { match_id: randomMatchId() }],
+        ['party_close', {}],
+        ['party_leave', { party_id: randomMatchId() }],
         ['party_create', { open: true, max_size: 4 }],
-        ['matchmaker_add', { min_count: 2, max_count: 4, query: '*' }],
+        ['party_matchmaker_add', { party_id: randomMatchId(), min_count: 2, max_count: 4, query: '*' }],
         ['party_data_send', { party_id: randomMatchId(), op_code: '1', data: 'aGk=' }],
         ['party_update', { party_id: randomMatchId(), label: '{}', open: true }],
       ];

@@ -1,0 +1,598 @@
+//! The matchmaker (Nakama `matchmaker.go`, `matchmaker_process.go`, `pipeline_matchmaker.go`;
+//! semantics §12): tickets wait in an in-memory pool; every `matchmaker.interval_sec` a pass
+//! groups them with Nakama's default algorithm, and each matched session is sent
+//! `matchmaker_matched` with a token that creates a relayed match on first join.
+//!
+//! Ownership: [`Matchmaker`] owns the pool behind one `std::sync::Mutex`, held for pool changes
+//! and for a whole pass (pure computation, never across `.await`); delivery happens after the
+//! lock is released.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use kizuna_proto::{
+    api,
+    realtime::{self, envelope::Message, matchmaker_matched, Envelope, MatchmakerMatched, UserPresence},
+};
+use uuid::Uuid;
+
+use crate::{
+    query::{Document, Query, Value},
+    realtime::{Outgoing, SessionHandle, SessionId},
+    Core, Error,
+};
+
+/// `matchmaker.*` settings.
+#[derive(Debug, Clone)]
+pub struct MatchmakerConfig {
+    /// Tickets one session (or party) may hold at once.
+    pub max_tickets: usize,
+    /// Seconds between passes.
+    pub interval_sec: u64,
+    /// Passes a ticket searches actively before it only waits to be found.
+    pub max_intervals: u32,
+    /// Whether candidates' queries must match back (mutual matching).
+    pub rev_precision: bool,
+    /// Passes longer than `interval_sec × rev_threshold` stop checking mutual matches.
+    pub rev_threshold: u64,
+}
+
+impl Default for MatchmakerConfig {
+    fn default() -> Self {
+        MatchmakerConfig { max_tickets: 3, interval_sec: 15, max_intervals: 2, rev_precision: false, rev_threshold: 1 }
+    }
+}
+
+/// Completed matchmakings kept for `GET /v2/matchmaker/stats`.
+const COMPLETIONS_KEPT: usize = 10;
+
+/// How long a matchmaker token lets its holders create or join the match.
+const TOKEN_LIFETIME_SEC: i64 = 30;
+
+#[derive(Debug, Clone)]
+struct Entry {
+    user_id: Uuid,
+    session_id: SessionId,
+    username: String,
+}
+
+#[derive(Debug)]
+struct Ticket {
+    id: String,
+    query: Query,
+    min_count: usize,
+    max_count: usize,
+    count_multiple: usize,
+    /// Set for party tickets (parties are not built yet: always empty for now).
+    party_id: String,
+    /// The session owning a solo ticket.
+    owner: Option<SessionId>,
+    /// Unix nanoseconds.
+    created_at: i64,
+    intervals: u32,
+    entries: Vec<Entry>,
+    /// Searched by other tickets' queries: `properties.*`, `ticket`, `min_count`, `max_count`,
+    /// `party_id`, `created_at`.
+    doc: Document,
+    string_properties: HashMap<String, String>,
+    numeric_properties: HashMap<String, f64>,
+}
+
+impl Ticket {
+    fn count(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn shares_session_with(&self, other: &Ticket) -> bool {
+        self.entries.iter().any(|e| other.entries.iter().any(|o| o.session_id == e.session_id))
+    }
+
+    /// Whether a match of `size` players suits this ticket.
+    fn accepts(&self, size: usize) -> bool {
+        self.min_count <= size && size <= self.max_count && size % self.count_multiple == 0
+    }
+}
+
+#[derive(Default)]
+struct Pool {
+    tickets: HashMap<String, Ticket>,
+    /// Tickets still searching (the others only wait to be found).
+    active: HashSet<String>,
+    by_session: HashMap<SessionId, HashSet<String>>,
+    /// (created, completed) of the latest matched entries, in Unix nanoseconds.
+    completions: VecDeque<(i64, i64)>,
+    stats: api::MatchmakerStats,
+}
+
+impl Pool {
+    fn remove(&mut self, ticket: &str) -> Option<Ticket> {
+        let removed = self.tickets.remove(ticket)?;
+        self.active.remove(ticket);
+        for e in &removed.entries {
+            if let Some(held) = self.by_session.get_mut(&e.session_id) {
+                held.remove(ticket);
+                if held.is_empty() {
+                    self.by_session.remove(&e.session_id);
+                }
+            }
+        }
+        Some(removed)
+    }
+}
+
+/// The pool of one node.
+#[derive(Default)]
+pub struct Matchmaker {
+    config: MatchmakerConfig,
+    pool: Mutex<Pool>,
+}
+
+/// One matched player, as the pass hands it to delivery.
+struct Matched {
+    ticket: String,
+    entry: Entry,
+    party_id: String,
+    string_properties: HashMap<String, String>,
+    numeric_properties: HashMap<String, f64>,
+}
+
+fn now_nanos() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+}
+
+fn nanos_to_timestamp(ns: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: ns.div_euclid(1_000_000_000), nanos: ns.rem_euclid(1_000_000_000) as i32 }
+}
+
+/// Every set of the given tickets whose sizes add up to exactly `required` (Nakama's
+/// `groupIndexes`), as (tickets, their mean creation time).
+fn groups_summing_to<'a>(tickets: &[&'a Ticket], required: usize) -> Vec<(Vec<&'a Ticket>, i128)> {
+    fn walk<'a>(tickets: &[&'a Ticket], required: usize, chosen: &mut Vec<&'a Ticket>, out: &mut Vec<(Vec<&'a Ticket>, i128)>) {
+        if required == 0 {
+            let mean = chosen.iter().map(|t| t.created_at as i128).sum::<i128>() / chosen.len().max(1) as i128;
+            out.push((chosen.clone(), mean));
+            return;
+        }
+        let Some((first, rest)) = tickets.split_first() else { return };
+        if first.count() <= required {
+            chosen.push(first);
+            walk(rest, required - first.count(), chosen, out);
+            chosen.pop();
+        }
+        walk(rest, required, chosen, out);
+    }
+    let mut out = Vec::new();
+    walk(tickets, required, &mut Vec::new(), &mut out);
+    out
+}
+
+impl Matchmaker {
+    pub fn new(config: MatchmakerConfig) -> Matchmaker {
+        Matchmaker { config, pool: Mutex::new(Pool::default()) }
+    }
+
+    pub fn config(&self) -> &MatchmakerConfig {
+        &self.config
+    }
+
+    /// One pass of Nakama's default algorithm. Returns the matched groups (each: the candidates
+    /// it gathered, then the searching ticket's own entries), already removed from the pool.
+    fn process(&self) -> Vec<Vec<Matched>> {
+        let mut guard = self.pool.lock().expect("matchmaker lock");
+        let pool = &mut *guard;
+        let cfg = &self.config;
+        let started = Instant::now();
+        let ticket_count = pool.tickets.len();
+        let oldest = pool.tickets.values().map(|t| t.created_at).min();
+
+        // Active tickets search oldest first (Nakama's order is unspecified).
+        let mut active: Vec<String> = pool.active.iter().cloned().collect();
+        active.sort_by_key(|id| (pool.tickets[id].created_at, id.clone()));
+        let mut selected: HashSet<String> = HashSet::new();
+        let mut expired = Vec::new();
+        let mut matched_ids: Vec<Vec<String>> = Vec::new();
+        let rev_deadline = (cfg.rev_threshold > 0).then(|| Duration::from_secs(cfg.interval_sec.saturating_mul(cfg.rev_threshold)));
+
+        for id in active {
+            if selected.contains(&id) {
+                continue;
+            }
+            let t = pool.tickets.get_mut(&id).expect("active tickets are in the pool");
+            t.intervals += 1;
+            let last_interval = t.intervals >= cfg.max_intervals || t.min_count == t.max_count;
+            if last_interval {
+                expired.push(id.clone());
+            }
+            let mutual = cfg.rev_precision && rev_deadline.is_none_or(|d| started.elapsed() < d);
+            let t = &pool.tickets[&id];
+
+            // Candidates: T's query matches them, their counts fit inside T's, not T's party.
+            let mut hits: Vec<(f64, &Ticket)> = pool
+                .tickets
+                .values()
+                .filter(|h| h.id != id && !selected.contains(&h.id))
+                .filter(|h| h.min_count >= t.min_count && h.max_count <= t.max_count)
+                .filter(|h| t.party_id.is_empty() || h.party_id != t.party_id)
+                .filter_map(|h| t.query.score(&h.doc).map(|s| (s, h)))
+                .collect();
+            // Best matches first, then the longest waiting.
+            hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.created_at.cmp(&b.1.created_at)).then(a.1.id.cmp(&b.1.id)));
+
+            let size_of = |combo: &[&Ticket]| combo.iter().map(|c| c.count()).sum::<usize>();
+            let mut combos: Vec<Vec<&Ticket>> = Vec::new();
+            let last_hit = hits.len().saturating_sub(1);
+            for (n, &(_, h)) in hits.iter().enumerate() {
+                if mutual && !h.query.matches(&t.doc) {
+                    continue;
+                }
+                if t.max_count < h.max_count && h.intervals <= cfg.max_intervals {
+                    // H may still find a bigger match: let it wait.
+                    continue;
+                }
+                if t.shares_session_with(h) {
+                    continue;
+                }
+                // Join the first combo with room and no conflict. As in Nakama, once a combo
+                // shares a session with H, the later combos are passed over too.
+                let mut session_conflict = false;
+                let mut found = None;
+                for (ci, combo) in combos.iter_mut().enumerate() {
+                    if size_of(combo) + h.count() + t.count() > t.max_count {
+                        continue;
+                    }
+                    session_conflict = session_conflict || combo.iter().any(|c| c.shares_session_with(h));
+                    let mutual_conflict = mutual && combo.iter().any(|c| !h.query.matches(&c.doc) || !c.query.matches(&h.doc));
+                    if session_conflict || mutual_conflict {
+                        continue;
+                    }
+                    combo.push(h);
+                    found = Some(ci);
+                    break;
+                }
+                let found = found.unwrap_or_else(|| {
+                    combos.push(vec![h]);
+                    combos.len() - 1
+                });
+                let mut size = size_of(&combos[found]) + t.count();
+                let complete = size == t.max_count || (last_interval && t.min_count <= size && size <= t.max_count && n >= last_hit);
+                if !complete {
+                    continue;
+                }
+                let mut chosen = combos[found].clone();
+                let rem = size % t.count_multiple;
+                if rem != 0 {
+                    // Drop whole tickets adding up to the remainder: the set with the oldest mean
+                    // creation time (Nakama's choice, Appendix A.13).
+                    let mut eligible: Vec<&Ticket> = Vec::new();
+                    for c in &chosen {
+                        if c.count() <= rem && !eligible.iter().any(|e| e.id == c.id) {
+                            eligible.push(c);
+                        }
+                    }
+                    let Some((drop, _)) = groups_summing_to(&eligible, rem).into_iter().min_by_key(|(_, mean)| *mean) else {
+                        continue;
+                    };
+                    chosen.retain(|c| !drop.iter().any(|d| d.id == c.id));
+                    size = size_of(&chosen) + t.count();
+                    if size % t.count_multiple != 0 {
+                        continue;
+                    }
+                }
+                if !chosen.iter().all(|c| c.accepts(size)) {
+                    continue;
+                }
+                combos.remove(found);
+                let mut ids: Vec<String> = chosen.iter().map(|c| c.id.clone()).collect();
+                ids.push(id.clone());
+                selected.extend(ids.iter().cloned());
+                matched_ids.push(ids);
+                break;
+            }
+        }
+        for id in expired {
+            pool.active.remove(&id);
+        }
+
+        let completed_at = now_nanos();
+        let mut groups = Vec::with_capacity(matched_ids.len());
+        for ids in matched_ids {
+            let mut group = Vec::new();
+            for id in ids {
+                let Some(t) = pool.remove(&id) else { continue };
+                for entry in t.entries {
+                    if pool.completions.len() == COMPLETIONS_KEPT {
+                        pool.completions.pop_front();
+                    }
+                    pool.completions.push_back((t.created_at, completed_at));
+                    group.push(Matched {
+                        ticket: t.id.clone(),
+                        entry,
+                        party_id: t.party_id.clone(),
+                        string_properties: t.string_properties.clone(),
+                        numeric_properties: t.numeric_properties.clone(),
+                    });
+                }
+            }
+            groups.push(group);
+        }
+        pool.stats = api::MatchmakerStats {
+            ticket_count: ticket_count as i32,
+            oldest_ticket_create_time: oldest.map(nanos_to_timestamp),
+            completions: pool
+                .completions
+                .iter()
+                .map(|&(c, d)| api::MatchmakerCompletionStats {
+                    create_time: Some(nanos_to_timestamp(c)),
+                    complete_time: Some(nanos_to_timestamp(d)),
+                })
+                .collect(),
+        };
+        groups
+    }
+}
+
+impl Core {
+    /// `matchmaker_add`: validates the counts (Nakama's order and messages), parses the query
+    /// (empty means `*`), and adds a solo ticket for the session.
+    pub fn matchmaker_add(&self, session: &SessionHandle, add: realtime::MatchmakerAdd) -> Result<realtime::MatchmakerTicket, Error> {
+        if add.min_count < 2 {
+            return Err(Error::invalid("Invalid minimum count, must be >= 2"));
+        }
+        if add.max_count < add.min_count {
+            return Err(Error::invalid("Invalid maximum count, must be >= minimum count"));
+        }
+        let count_multiple = add.count_multiple.unwrap_or(1);
+        if count_multiple < 1 {
+            return Err(Error::invalid("Invalid count multiple, must be >= 1"));
+        }
+        if add.min_count % count_multiple != 0 {
+            return Err(Error::invalid("Invalid count multiple for minimum count, must divide"));
+        }
+        if add.max_count % count_multiple != 0 {
+            return Err(Error::invalid("Invalid count multiple for maximum count, must divide"));
+        }
+        let query_text = if add.query.is_empty() { "*" } else { add.query.as_str() };
+        let adding = || Error::Internal { message: "Error adding to matchmaker".into(), source: None };
+        let query = Query::parse(query_text).map_err(|e| Error::Internal { message: "Error adding to matchmaker".into(), source: Some(Box::new(e)) })?;
+
+        let id = Uuid::new_v4().to_string();
+        let created_at = now_nanos();
+        let mut doc = Document::default();
+        doc.add("ticket", Value::Keyword(id.clone()));
+        doc.add("min_count", Value::Number(add.min_count as f64));
+        doc.add("max_count", Value::Number(add.max_count as f64));
+        doc.add("party_id", Value::Keyword(String::new()));
+        doc.add("created_at", Value::Number(created_at as f64));
+        for (k, v) in &add.string_properties {
+            doc.add_text(format!("properties.{k}"), v);
+        }
+        for (k, v) in &add.numeric_properties {
+            doc.add(format!("properties.{k}"), Value::Number(*v));
+        }
+        let ticket = Ticket {
+            id: id.clone(),
+            query,
+            min_count: add.min_count as usize,
+            max_count: add.max_count as usize,
+            count_multiple: count_multiple as usize,
+            party_id: String::new(),
+            owner: Some(session.id),
+            created_at,
+            intervals: 0,
+            entries: vec![Entry { user_id: session.user_id, session_id: session.id, username: session.username.clone() }],
+            doc,
+            string_properties: add.string_properties,
+            numeric_properties: add.numeric_properties,
+        };
+        let mm = &self.inner.matchmaker;
+        let mut pool = mm.pool.lock().expect("matchmaker lock");
+        if pool.by_session.get(&session.id).is_some_and(|held| held.len() >= mm.config.max_tickets) {
+            tracing::debug!(session = %session.id, "matchmaker too many tickets");
+            return Err(adding());
+        }
+        pool.by_session.entry(session.id).or_default().insert(id.clone());
+        pool.active.insert(id.clone());
+        pool.tickets.insert(id.clone(), ticket);
+        Ok(realtime::MatchmakerTicket { ticket: id })
+    }
+
+    /// `matchmaker_remove`: only a solo ticket of this session.
+    pub fn matchmaker_remove(&self, session: &SessionHandle, ticket: &str) -> Result<(), Error> {
+        if ticket.is_empty() {
+            return Err(Error::invalid("Invalid matchmaker ticket"));
+        }
+        let mut pool = self.inner.matchmaker.pool.lock().expect("matchmaker lock");
+        let owned = pool.tickets.get(ticket).is_some_and(|t| t.party_id.is_empty() && t.owner == Some(session.id));
+        if !owned {
+            return Err(Error::invalid("Matchmaker ticket not found"));
+        }
+        pool.remove(ticket);
+        Ok(())
+    }
+
+    /// Removes every ticket holding a session (it disconnected).
+    pub(crate) fn matchmaker_remove_session(&self, session: SessionId) {
+        let mut pool = self.inner.matchmaker.pool.lock().expect("matchmaker lock");
+        let held: Vec<String> = pool.by_session.get(&session).map(|h| h.iter().cloned().collect()).unwrap_or_default();
+        for ticket in held {
+            pool.remove(&ticket);
+        }
+    }
+
+    /// `GET /v2/matchmaker/stats`: the figures of the latest pass.
+    pub fn matchmaker_stats(&self) -> api::MatchmakerStats {
+        self.inner.matchmaker.pool.lock().expect("matchmaker lock").stats.clone()
+    }
+
+    /// Runs one matchmaking pass and tells every matched session: its own ticket, everyone
+    /// matched with it, and a token for a new relayed match. Returns how many matches formed.
+    /// The server calls this every `matchmaker.interval_sec`.
+    pub fn matchmaker_process(&self) -> usize {
+        let groups = self.inner.matchmaker.process();
+        let now = chrono::Utc::now().timestamp();
+        for group in &groups {
+            let token = self.inner.session_keys.issue_match_token(&format!("{}.", Uuid::new_v4()), now + TOKEN_LIFETIME_SEC);
+            let users: Vec<matchmaker_matched::MatchmakerUser> = group
+                .iter()
+                .map(|m| matchmaker_matched::MatchmakerUser {
+                    presence: Some(UserPresence {
+                        user_id: m.entry.user_id.to_string(),
+                        session_id: m.entry.session_id.to_string(),
+                        username: m.entry.username.clone(),
+                        persistence: false,
+                        status: None,
+                    }),
+                    party_id: m.party_id.clone(),
+                    string_properties: m.string_properties.clone(),
+                    numeric_properties: m.numeric_properties.clone(),
+                })
+                .collect();
+            for (i, m) in group.iter().enumerate() {
+                let push = Outgoing::new(Envelope {
+                    cid: String::new(),
+                    message: Some(Message::MatchmakerMatched(MatchmakerMatched {
+                        ticket: m.ticket.clone(),
+                        id: Some(matchmaker_matched::Id::Token(token.clone())),
+                        users: users.clone(),
+                        self_: Some(users[i].clone()),
+                    })),
+                });
+                self.sessions().send_to_sessions([m.entry.session_id], &push);
+            }
+        }
+        groups.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(id: &str, count: usize, min: usize, max: usize, multiple: usize, created_at: i64) -> Ticket {
+        Ticket {
+            id: id.into(),
+            query: Query::All,
+            min_count: min,
+            max_count: max,
+            count_multiple: multiple,
+            party_id: String::new(),
+            owner: None,
+            created_at,
+            intervals: 0,
+            entries: (0..count)
+                .map(|_| Entry { user_id: Uuid::new_v4(), session_id: SessionId(Uuid::new_v4()), username: "u".into() })
+                .collect(),
+            doc: Document::default(),
+            string_properties: HashMap::new(),
+            numeric_properties: HashMap::new(),
+        }
+    }
+
+    fn pool_of(tickets: Vec<Ticket>, config: MatchmakerConfig) -> Matchmaker {
+        let mm = Matchmaker::new(config);
+        {
+            let mut pool = mm.pool.lock().unwrap();
+            for t in tickets {
+                for e in &t.entries {
+                    pool.by_session.entry(e.session_id).or_default().insert(t.id.clone());
+                }
+                pool.active.insert(t.id.clone());
+                pool.tickets.insert(t.id.clone(), t);
+            }
+        }
+        mm
+    }
+
+    fn ids(groups: &[Vec<Matched>]) -> Vec<Vec<String>> {
+        groups
+            .iter()
+            .map(|g| {
+                let mut v: Vec<String> = g.iter().map(|m| m.ticket.clone()).collect();
+                v.dedup();
+                v.sort();
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn full_matches_form_at_once_and_partial_ones_on_the_last_interval() {
+        // Three players wanting 2..4: not full on the first pass (intervals 1 of 2).
+        let mm = pool_of((0..3).map(|i| ticket(&format!("t{i}"), 1, 2, 4, 1, i)).collect(), MatchmakerConfig::default());
+        assert!(mm.process().is_empty());
+        let groups = mm.process();
+        assert_eq!(ids(&groups), vec![vec!["t0", "t1", "t2"]]);
+        assert!(mm.pool.lock().unwrap().tickets.is_empty());
+        // Exactly max_count players match on the first pass.
+        let mm = pool_of((0..4).map(|i| ticket(&format!("t{i}"), 1, 2, 2, 1, i)).collect(), MatchmakerConfig::default());
+        let groups = mm.process();
+        assert_eq!(ids(&groups), vec![vec!["t0", "t1"], vec!["t2", "t3"]]);
+    }
+
+    #[test]
+    fn count_multiple_drops_whole_tickets_with_the_oldest_mean_time() {
+        // T (newest, searching last) wants 2..6 in multiples of 2; five single players exist.
+        let mut tickets: Vec<Ticket> = (0..5).map(|i| ticket(&format!("c{i}"), 1, 2, 6, 2, 10 + i)).collect();
+        tickets.push(ticket("t", 1, 2, 6, 2, 1));
+        let mm = pool_of(tickets, MatchmakerConfig { max_intervals: 1, ..MatchmakerConfig::default() });
+        let groups = mm.process();
+        // T searches first (oldest): 6 players = its max: one match of all six.
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].len(), 6);
+
+        // Five players in all with multiples of 2: a 5-player combo loses the oldest single.
+        let mut tickets: Vec<Ticket> = (0..4).map(|i| ticket(&format!("c{i}"), 1, 2, 6, 2, 10 + i)).collect();
+        tickets.push(ticket("t", 1, 2, 6, 2, 1));
+        let mm = pool_of(tickets, MatchmakerConfig { max_intervals: 1, ..MatchmakerConfig::default() });
+        let groups = mm.process();
+        assert_eq!(ids(&groups), vec![vec!["c1", "c2", "c3", "t"]]);
+        assert!(mm.pool.lock().unwrap().tickets.contains_key("c0"));
+    }
+
+    #[test]
+    fn counts_must_fit_and_sessions_never_repeat() {
+        // A ticket wanting 6..8 is not a candidate for one wanting 2..4.
+        let mm = pool_of(vec![ticket("a", 1, 2, 4, 1, 1), ticket("b", 1, 6, 8, 1, 2)], MatchmakerConfig { max_intervals: 1, ..Default::default() });
+        assert!(mm.process().is_empty());
+        // Two tickets of one session never meet.
+        let mut a = ticket("a", 1, 2, 2, 1, 1);
+        let mut b = ticket("b", 1, 2, 2, 1, 2);
+        b.entries = a.entries.clone();
+        a.owner = Some(a.entries[0].session_id);
+        b.owner = a.owner;
+        let mm = pool_of(vec![a, b], MatchmakerConfig::default());
+        assert!(mm.process().is_empty());
+    }
+
+    #[test]
+    fn queries_select_candidates_and_rank_them() {
+        let mut a = ticket("a", 1, 2, 2, 1, 1);
+        a.query = Query::parse("+properties.region:eu properties.mode:ctf").unwrap();
+        let mut b = ticket("b", 1, 2, 2, 1, 2);
+        b.doc.add_text("properties.region", "eu");
+        let mut c = ticket("c", 1, 2, 2, 1, 3);
+        c.doc.add_text("properties.region", "eu");
+        c.doc.add_text("properties.mode", "ctf");
+        let mut d = ticket("d", 1, 2, 2, 1, 0);
+        d.doc.add_text("properties.region", "us");
+        d.query = Query::parse("+properties.region:us").unwrap();
+        // a prefers c (higher score) over the older b; d finds nobody.
+        let mm = pool_of(vec![a, b, c, d], MatchmakerConfig::default());
+        let groups = mm.process();
+        // d searches first (oldest) and finds no one in "us"; b's query (`*`) then finds d:
+        // matching is one-directional unless rev_precision is on.
+        assert_eq!(ids(&groups), vec![vec!["a", "c"], vec!["b", "d"]]);
+    }
+
+    #[test]
+    fn subsets_adding_up_to_a_size() {
+        let ts = [ticket("a", 1, 2, 2, 1, 10), ticket("b", 2, 2, 2, 1, 20), ticket("c", 1, 2, 2, 1, 30)];
+        let refs: Vec<&Ticket> = ts.iter().collect();
+        let mut groups: Vec<Vec<&str>> = groups_summing_to(&refs, 2).into_iter().map(|(g, _)| g.iter().map(|t| t.id.as_str()).collect()).collect();
+        groups.sort();
+        assert_eq!(groups, vec![vec!["a", "c"], vec!["b"]]);
+    }
+}
