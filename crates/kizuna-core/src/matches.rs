@@ -213,6 +213,14 @@ impl Core {
         {
             return Err(Error::invalid("Maximum size must be greater than or equal to minimum size when both are specified."));
         }
+        if let Some(query) = request.query.as_deref() {
+            // Nakama parses the query unless size filters let it see first that no authoritative
+            // match exists (none can, yet).
+            let counted_first = request.min_size.is_some() || request.max_size.is_some();
+            if !counted_first && !query.is_empty() {
+                crate::query::Query::parse(query).map_err(|e| Error::internal("Error listing matches.", e))?;
+            }
+        }
         // Relayed matches are listed only without label and query filters, and unless
         // `authoritative` is true.
         let with_relayed = request.label.is_none() && request.query.is_none() && request.authoritative != Some(true);

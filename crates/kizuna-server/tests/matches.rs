@@ -207,6 +207,9 @@ server_test!(match_listing_filters_and_rejects_bad_requests, |server| {
     ] {
         list(&server, u, query).await.assert_error(400, 3, message);
     }
+    // A query is parsed (a malformed one is a server error in Nakama), and lists no relayed match.
+    assert_eq!(list(&server, u, "query=%2Blabel.mode%3Actf").await.ok(), json!({}));
+    list(&server, u, "query=label.mode%3A").await.assert_error(500, 13, "Error listing matches.");
     server.call(Method::GET, "/v2/match", Auth::None, None).await.assert_error(401, 16, "Auth token required");
 });
 
