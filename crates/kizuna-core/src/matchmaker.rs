@@ -52,11 +52,23 @@ const COMPLETIONS_KEPT: usize = 10;
 /// How long a matchmaker token lets its holders create or join the match.
 const TOKEN_LIFETIME_SEC: i64 = 30;
 
+/// A player in a ticket.
 #[derive(Debug, Clone)]
-struct Entry {
-    user_id: Uuid,
-    session_id: SessionId,
-    username: String,
+pub struct Entry {
+    pub user_id: Uuid,
+    pub session_id: SessionId,
+    pub username: String,
+}
+
+/// What a new ticket asks for (validated by the caller).
+#[derive(Debug, Clone)]
+pub struct TicketRequest {
+    pub query: Query,
+    pub min_count: usize,
+    pub max_count: usize,
+    pub count_multiple: usize,
+    pub string_properties: HashMap<String, String>,
+    pub numeric_properties: HashMap<String, f64>,
 }
 
 #[derive(Debug)]
@@ -131,7 +143,7 @@ pub struct Matchmaker {
 }
 
 /// One matched player, as the pass hands it to delivery.
-struct Matched {
+pub struct Matched {
     ticket: String,
     entry: Entry,
     party_id: String,
@@ -178,9 +190,60 @@ impl Matchmaker {
         &self.config
     }
 
+    /// Adds a solo ticket for `entry`'s session; `None` when the session holds too many.
+    pub fn add(&self, entry: Entry, request: TicketRequest) -> Option<String> {
+        let id = Uuid::new_v4().to_string();
+        let created_at = now_nanos();
+        let mut doc = Document::default();
+        doc.add("ticket", Value::Keyword(id.clone()));
+        doc.add("min_count", Value::Number(request.min_count as f64));
+        doc.add("max_count", Value::Number(request.max_count as f64));
+        doc.add("party_id", Value::Keyword(String::new()));
+        doc.add("created_at", Value::Number(created_at as f64));
+        for (k, v) in &request.string_properties {
+            doc.add_text(format!("properties.{k}"), v);
+        }
+        for (k, v) in &request.numeric_properties {
+            doc.add(format!("properties.{k}"), Value::Number(*v));
+        }
+        let session = entry.session_id;
+        let ticket = Ticket {
+            id: id.clone(),
+            query: request.query,
+            min_count: request.min_count,
+            max_count: request.max_count,
+            count_multiple: request.count_multiple,
+            party_id: String::new(),
+            owner: Some(session),
+            created_at,
+            intervals: 0,
+            entries: vec![entry],
+            doc,
+            string_properties: request.string_properties,
+            numeric_properties: request.numeric_properties,
+        };
+        let mut pool = self.pool.lock().expect("matchmaker lock");
+        if pool.by_session.get(&session).is_some_and(|held| held.len() >= self.config.max_tickets) {
+            return None;
+        }
+        pool.by_session.entry(session).or_default().insert(id.clone());
+        pool.active.insert(id.clone());
+        pool.tickets.insert(id.clone(), ticket);
+        Some(id)
+    }
+
+    /// How many tickets wait in the pool.
+    pub fn len(&self) -> usize {
+        self.pool.lock().expect("matchmaker lock").tickets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// One pass of Nakama's default algorithm. Returns the matched groups (each: the candidates
     /// it gathered, then the searching ticket's own entries), already removed from the pool.
-    fn process(&self) -> Vec<Vec<Matched>> {
+    pub fn process(&self) -> Vec<Vec<Matched>> {
         let mut guard = self.pool.lock().expect("matchmaker lock");
         let pool = &mut *guard;
         let cfg = &self.config;
@@ -355,48 +418,21 @@ impl Core {
             return Err(Error::invalid("Invalid count multiple for maximum count, must divide"));
         }
         let query_text = if add.query.is_empty() { "*" } else { add.query.as_str() };
-        let adding = || Error::Internal { message: "Error adding to matchmaker".into(), source: None };
         let query = Query::parse(query_text).map_err(|e| Error::Internal { message: "Error adding to matchmaker".into(), source: Some(Box::new(e)) })?;
-
-        let id = Uuid::new_v4().to_string();
-        let created_at = now_nanos();
-        let mut doc = Document::default();
-        doc.add("ticket", Value::Keyword(id.clone()));
-        doc.add("min_count", Value::Number(add.min_count as f64));
-        doc.add("max_count", Value::Number(add.max_count as f64));
-        doc.add("party_id", Value::Keyword(String::new()));
-        doc.add("created_at", Value::Number(created_at as f64));
-        for (k, v) in &add.string_properties {
-            doc.add_text(format!("properties.{k}"), v);
-        }
-        for (k, v) in &add.numeric_properties {
-            doc.add(format!("properties.{k}"), Value::Number(*v));
-        }
-        let ticket = Ticket {
-            id: id.clone(),
+        let entry = Entry { user_id: session.user_id, session_id: session.id, username: session.username.clone() };
+        let request = TicketRequest {
             query,
             min_count: add.min_count as usize,
             max_count: add.max_count as usize,
             count_multiple: count_multiple as usize,
-            party_id: String::new(),
-            owner: Some(session.id),
-            created_at,
-            intervals: 0,
-            entries: vec![Entry { user_id: session.user_id, session_id: session.id, username: session.username.clone() }],
-            doc,
             string_properties: add.string_properties,
             numeric_properties: add.numeric_properties,
         };
-        let mm = &self.inner.matchmaker;
-        let mut pool = mm.pool.lock().expect("matchmaker lock");
-        if pool.by_session.get(&session.id).is_some_and(|held| held.len() >= mm.config.max_tickets) {
+        let Some(ticket) = self.inner.matchmaker.add(entry, request) else {
             tracing::debug!(session = %session.id, "matchmaker too many tickets");
-            return Err(adding());
-        }
-        pool.by_session.entry(session.id).or_default().insert(id.clone());
-        pool.active.insert(id.clone());
-        pool.tickets.insert(id.clone(), ticket);
-        Ok(realtime::MatchmakerTicket { ticket: id })
+            return Err(Error::Internal { message: "Error adding to matchmaker".into(), source: None });
+        };
+        Ok(realtime::MatchmakerTicket { ticket })
     }
 
     /// `matchmaker_remove`: only a solo ticket of this session.
