@@ -111,6 +111,9 @@ impl Ticket {
 #[derive(Default)]
 struct Pool {
     tickets: HashMap<String, Ticket>,
+    /// field → keyword → tickets whose properties hold it: candidates of queries with
+    /// `+field:keyword` clauses are looked up here instead of evaluating every ticket.
+    keywords: HashMap<String, HashMap<String, HashSet<String>>>,
     /// Tickets still searching (the others only wait to be found).
     active: HashSet<String>,
     by_session: HashMap<SessionId, HashSet<String>>,
@@ -120,8 +123,32 @@ struct Pool {
 }
 
 impl Pool {
+    fn insert(&mut self, ticket: Ticket) {
+        for (field, keyword) in ticket.doc.keywords() {
+            self.keywords.entry(field.to_owned()).or_default().entry(keyword.to_owned()).or_default().insert(ticket.id.clone());
+        }
+        for e in &ticket.entries {
+            self.by_session.entry(e.session_id).or_default().insert(ticket.id.clone());
+        }
+        self.active.insert(ticket.id.clone());
+        self.tickets.insert(ticket.id.clone(), ticket);
+    }
+
     fn remove(&mut self, ticket: &str) -> Option<Ticket> {
         let removed = self.tickets.remove(ticket)?;
+        for (field, keyword) in removed.doc.keywords() {
+            if let Some(values) = self.keywords.get_mut(field) {
+                if let Some(ids) = values.get_mut(keyword) {
+                    ids.remove(ticket);
+                    if ids.is_empty() {
+                        values.remove(keyword);
+                    }
+                }
+                if values.is_empty() {
+                    self.keywords.remove(field);
+                }
+            }
+        }
         self.active.remove(ticket);
         for e in &removed.entries {
             if let Some(held) = self.by_session.get_mut(&e.session_id) {
@@ -226,9 +253,7 @@ impl Matchmaker {
         if pool.by_session.get(&session).is_some_and(|held| held.len() >= self.config.max_tickets) {
             return None;
         }
-        pool.by_session.entry(session).or_default().insert(id.clone());
-        pool.active.insert(id.clone());
-        pool.tickets.insert(id.clone(), ticket);
+        pool.insert(ticket);
         Some(id)
     }
 
@@ -273,9 +298,21 @@ impl Matchmaker {
             let t = &pool.tickets[&id];
 
             // Candidates: T's query matches them, their counts fit inside T's, not T's party.
-            let mut hits: Vec<(f64, &Ticket)> = pool
-                .tickets
-                .values()
+            // With `+field:keyword` clauses only the tickets holding the rarest such keyword
+            // need evaluating.
+            let mut narrowest: Option<Option<&HashSet<String>>> = None;
+            for (field, keyword) in t.query.required_keywords() {
+                let ids = pool.keywords.get(field).and_then(|v| v.get(keyword));
+                if narrowest.is_none_or(|n| ids.map_or(0, HashSet::len) < n.map_or(0, HashSet::len)) {
+                    narrowest = Some(ids);
+                }
+            }
+            let candidates: Box<dyn Iterator<Item = &Ticket>> = match narrowest {
+                None => Box::new(pool.tickets.values()),
+                Some(None) => Box::new(std::iter::empty()),
+                Some(Some(ids)) => Box::new(ids.iter().filter_map(|i| pool.tickets.get(i))),
+            };
+            let mut hits: Vec<(f64, &Ticket)> = candidates
                 .filter(|h| h.id != id && !selected.contains(&h.id))
                 .filter(|h| h.min_count >= t.min_count && h.max_count <= t.max_count)
                 .filter(|h| t.party_id.is_empty() || h.party_id != t.party_id)
@@ -532,11 +569,7 @@ mod tests {
         {
             let mut pool = mm.pool.lock().unwrap();
             for t in tickets {
-                for e in &t.entries {
-                    pool.by_session.entry(e.session_id).or_default().insert(t.id.clone());
-                }
-                pool.active.insert(t.id.clone());
-                pool.tickets.insert(t.id.clone(), t);
+                pool.insert(t);
             }
         }
         mm
@@ -621,6 +654,8 @@ mod tests {
         // d searches first (oldest) and finds no one in "us"; b's query (`*`) then finds d:
         // matching is one-directional unless rev_precision is on.
         assert_eq!(ids(&groups), vec![vec!["a", "c"], vec!["b", "d"]]);
+        let pool = mm.pool.lock().unwrap();
+        assert!(pool.tickets.is_empty() && pool.keywords.is_empty() && pool.by_session.is_empty() && pool.active.is_empty());
     }
 
     #[test]

@@ -63,6 +63,14 @@ impl Document {
         }
     }
 
+    /// The keyword values, as (field, keyword).
+    pub fn keywords(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().filter_map(|(f, v)| match v {
+            Value::Keyword(k) => Some((f.as_str(), k.as_str())),
+            _ => None,
+        })
+    }
+
     fn values<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
         self.fields.iter().filter(move |(f, _)| f == field).map(|(_, v)| v)
     }
@@ -455,6 +463,19 @@ impl Query {
     pub fn matches(&self, doc: &Document) -> bool {
         self.score(doc).is_some()
     }
+
+    /// The (field, keyword) pairs every matching document holds: the query's `+field:keyword`
+    /// clauses. An index of keywords can narrow the documents to evaluate with them.
+    pub fn required_keywords(&self) -> impl Iterator<Item = (&str, &str)> {
+        let must = match self {
+            Query::Bool(b) => b.must.as_slice(),
+            _ => &[],
+        };
+        must.iter().filter_map(|c| match &c.leaf {
+            Leaf::Term { field, text } => Some((field.as_str(), text.as_str())),
+            _ => None,
+        })
+    }
 }
 
 impl BoolQuery {
@@ -588,6 +609,8 @@ mod tests {
         assert!(hits(r#"+properties.at:>"2024-01-01T00:00:00Z""#, &d));
         assert!(!hits(r#"+properties.at:<"2024-01-01T00:00:00Z""#, &d));
         assert!(!hits("+properties.at:2024-06-01T12", &d), "a time is not a keyword");
+        let required = Query::parse(r#"+a:x +b:"y z" c:w +d:>1 -e:v"#).unwrap();
+        assert_eq!(required.required_keywords().collect::<Vec<_>>(), vec![("a", "x"), ("b", "y z")]);
         let ranked = Query::parse("properties.rank:5 properties.level:5^3").unwrap();
         assert_eq!(ranked.score(&d), Some(1.0 + 3.0));
     }
