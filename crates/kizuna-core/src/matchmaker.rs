@@ -186,10 +186,15 @@ fn nanos_to_timestamp(ns: i64) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: ns.div_euclid(1_000_000_000), nanos: ns.rem_euclid(1_000_000_000) as i32 }
 }
 
-/// Every set of the given tickets whose sizes add up to exactly `required` (Nakama's
-/// `groupIndexes`), as (tickets, their mean creation time).
+/// Sets of the given tickets whose sizes add up to exactly `required` (Nakama's
+/// `groupIndexes`), as (tickets, their mean creation time). Nakama lists every such set, which
+/// grows exponentially with the tickets; this walks the oldest tickets first and stops after
+/// [`MAX_TRIM_SETS`] sets, which always includes the oldest set when tickets are single players.
 fn groups_summing_to<'a>(tickets: &[&'a Ticket], required: usize) -> Vec<(Vec<&'a Ticket>, i128)> {
     fn walk<'a>(tickets: &[&'a Ticket], required: usize, chosen: &mut Vec<&'a Ticket>, out: &mut Vec<(Vec<&'a Ticket>, i128)>) {
+        if out.len() >= MAX_TRIM_SETS {
+            return;
+        }
         if required == 0 {
             let mean = chosen.iter().map(|t| t.created_at as i128).sum::<i128>() / chosen.len().max(1) as i128;
             out.push((chosen.clone(), mean));
@@ -203,10 +208,15 @@ fn groups_summing_to<'a>(tickets: &[&'a Ticket], required: usize) -> Vec<(Vec<&'
         }
         walk(rest, required, chosen, out);
     }
+    let mut sorted = tickets.to_vec();
+    sorted.sort_by_key(|t| t.created_at);
     let mut out = Vec::new();
-    walk(tickets, required, &mut Vec::new(), &mut out);
+    walk(&sorted, required, &mut Vec::new(), &mut out);
     out
 }
+
+/// How many candidate sets count-multiple trimming compares at most.
+const MAX_TRIM_SETS: usize = 1024;
 
 impl Matchmaker {
     pub fn new(config: MatchmakerConfig) -> Matchmaker {
@@ -255,15 +265,6 @@ impl Matchmaker {
         }
         pool.insert(ticket);
         Some(id)
-    }
-
-    /// How many tickets wait in the pool.
-    pub fn len(&self) -> usize {
-        self.pool.lock().expect("matchmaker lock").tickets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// One pass of Nakama's default algorithm. Returns the matched groups (each: the candidates
@@ -665,5 +666,14 @@ mod tests {
         let mut groups: Vec<Vec<&str>> = groups_summing_to(&refs, 2).into_iter().map(|(g, _)| g.iter().map(|t| t.id.as_str()).collect()).collect();
         groups.sort();
         assert_eq!(groups, vec![vec!["a", "c"], vec!["b"]]);
+        // Many single players: bounded work, and the oldest set is among those compared.
+        let many: Vec<Ticket> = (0..200).map(|i| ticket(&format!("p{i}"), 1, 2, 200, 1, 1000 - i)).collect();
+        let refs: Vec<&Ticket> = many.iter().collect();
+        let sets = groups_summing_to(&refs, 9);
+        assert_eq!(sets.len(), MAX_TRIM_SETS);
+        let (oldest, _) = sets.into_iter().min_by_key(|(_, mean)| *mean).unwrap();
+        let mut ids: Vec<i64> = oldest.iter().map(|t| t.created_at).collect();
+        ids.sort();
+        assert_eq!(ids, (801..=809).collect::<Vec<i64>>());
     }
 }
