@@ -39,9 +39,9 @@ server_test!(rpc_over_the_socket_knows_no_functions_yet, |server| {
 server_test!(unbuilt_features_answer_an_error_and_keep_the_socket, |server| {
     let token = server.new_user_token().await;
     let mut socket = server.socket(&format!("token={token}")).await.unwrap();
-    let reply = socket.request(json!({"cid": "3", "match_create": {}})).await;
+    let reply = socket.request(json!({"cid": "3", "party_create": {"open": true, "max_size": 2}})).await;
     assert_eq!(reply["cid"], "3");
-    assert_eq!(reply["error"]["message"], "match_create is not implemented by this server yet");
+    assert_eq!(reply["error"]["message"], "party_create is not implemented by this server yet");
     assert_eq!(socket.request(json!({"cid": "4", "ping": {}})).await["pong"], json!({}));
 });
 

@@ -108,14 +108,14 @@ server_test!(gzip_request_bodies_are_accepted, |server| {
 });
 
 server_test!(routes_of_unbuilt_features_answer_unimplemented_after_auth, |server| {
-    server.call(Method::GET, "/v2/match", Auth::None, None).await.assert_error(401, 16, "Auth token required");
+    server.call(Method::GET, "/v2/party", Auth::None, None).await.assert_error(401, 16, "Auth token required");
     let t = server.new_user_token().await;
     for (method, path, rpc) in [
         (Method::POST, "/v2/friend/steam", "ImportSteamFriends"),
         (Method::GET, "/v2/party", "ListParties"),
         (Method::GET, "/v2/leaderboard/board1/owner/someone", "ListLeaderboardRecordsAroundOwner"),
         (Method::PUT, "/v2/tournament/t1", "WriteTournamentRecord"),
-        (Method::GET, "/v2/match", "ListMatches"),
+        (Method::GET, "/v2/leaderboard/board1", "ListLeaderboardRecords"),
     ] {
         server.call(method, path, Auth::Bearer(&t), None).await.assert_error(501, 12, &format!("method {rpc} not implemented"));
     }

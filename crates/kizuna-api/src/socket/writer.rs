@@ -1,7 +1,7 @@
 //! The writer task of one socket: the only owner of the sink and of the outbound queue's
 //! receiver. Sends queued envelopes, WebSocket pings every `ping_period`, and the close frame.
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::{stream::SplitSink, SinkExt};
 use kizuna_core::realtime::{CloseReason, Format};
 use tokio::sync::{mpsc, watch};
@@ -22,13 +22,20 @@ pub(super) async fn run(
             biased;
             message = queue.recv() => {
                 let Some(message) = message else { break };
-                let bytes = message.bytes(format).clone();
-                let frame = match format {
-                    // The JSON encoder only produces UTF-8.
-                    Format::Json => WsMessage::Text(String::from_utf8(bytes.to_vec()).unwrap_or_default().into()),
-                    Format::Protobuf => WsMessage::Binary(bytes),
-                };
-                if !send(&mut sink, frame, config.write_wait).await {
+                // Write this message and whatever else is already queued, then flush once: one
+                // write to the socket for a burst instead of one per message.
+                let mut next = Some(message);
+                let mut batch = 0;
+                while let Some(message) = next.take() {
+                    if !within(config.write_wait, sink.feed(frame(&message, format))).await {
+                        return;
+                    }
+                    batch += 1;
+                    if batch < MAX_BATCH {
+                        next = queue.try_recv().ok();
+                    }
+                }
+                if !within(config.write_wait, sink.flush()).await {
                     return;
                 }
             }
@@ -48,7 +55,26 @@ pub(super) async fn run(
     }
 }
 
+/// Most queued messages written before one flush.
+const MAX_BATCH: usize = 64;
+
+/// The frame of a queued message in the socket's format. Its bytes are shared with every other
+/// recipient, not copied.
+fn frame(message: &Shared, format: Format) -> WsMessage {
+    let bytes = message.bytes(format).clone();
+    match format {
+        // The JSON encoder only produces UTF-8; the check does not copy.
+        Format::Json => WsMessage::Text(Utf8Bytes::try_from(bytes).unwrap_or_default()),
+        Format::Protobuf => WsMessage::Binary(bytes),
+    }
+}
+
+/// Runs one sink operation within the write deadline; false means the socket is gone.
+async fn within<F: std::future::Future<Output = Result<(), axum::Error>>>(wait: std::time::Duration, op: F) -> bool {
+    matches!(tokio::time::timeout(wait, op).await, Ok(Ok(())))
+}
+
 /// Writes one frame within the write deadline; false means the socket is gone.
 async fn send(sink: &mut SplitSink<WebSocket, WsMessage>, frame: WsMessage, wait: std::time::Duration) -> bool {
-    matches!(tokio::time::timeout(wait, sink.send(frame)).await, Ok(Ok(())))
+    within(wait, sink.send(frame)).await
 }
