@@ -8,6 +8,7 @@ pub mod account;
 pub mod auth;
 pub mod channel;
 mod error;
+pub mod event;
 pub mod friend;
 pub mod group;
 mod paging;

@@ -149,3 +149,15 @@ server_test!(rpc_checks_auth_in_nakamas_order_and_knows_no_functions_yet, |serve
     let r = call(&server, "/v2/rpc/", Auth::Bearer(&t)).await;
     assert_eq!((r.status.as_u16(), r.body["message"].as_str()), (400, Some("RPC ID must be set")));
 });
+
+server_test!(events_are_accepted_and_need_a_session, |server| {
+    let t = server.new_user_token().await;
+    let body = r#"{"name":"level_up","properties":{"level":"7"},"timestamp":"2026-11-22T10:00:00Z"}"#;
+    let r = server.call(Method::POST, "/v2/event", Auth::Bearer(&t), Some(body)).await;
+    assert_eq!((r.status.as_u16(), r.body.clone()), (200, serde_json::json!({})));
+    // Even an empty event is accepted (Nakama checks nothing).
+    assert_eq!(server.call(Method::POST, "/v2/event", Auth::Bearer(&t), Some("{}")).await.status.as_u16(), 200);
+    let bad = server.call(Method::POST, "/v2/event", Auth::Bearer(&t), Some(r#"{"timestamp":"yesterday"}"#)).await;
+    assert_eq!((bad.status.as_u16(), bad.body["code"].as_i64()), (400, Some(3)));
+    server.call(Method::POST, "/v2/event", Auth::None, Some(body)).await.assert_error(401, 16, "Auth token required");
+});

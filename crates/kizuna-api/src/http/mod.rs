@@ -9,6 +9,7 @@
 mod account;
 mod authenticate;
 mod channel;
+mod event;
 mod friend;
 mod group;
 pub mod bind;
@@ -77,6 +78,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(link::routes())
         .merge(session::routes())
         .merge(channel::routes())
+        .merge(event::routes())
         .merge(friend::routes())
         .merge(group::routes())
         .merge(matches::routes())

@@ -12,7 +12,6 @@ use super::{ApiError, ApiState, Req};
 
 /// (method, path, gRPC method) of every route not built yet.
 const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
-    ("POST", "/v2/event", "Event"),
     ("POST", "/v2/friend/facebook", "ImportFacebookFriends"),
     ("POST", "/v2/friend/steam", "ImportSteamFriends"),
     ("POST", "/v2/iap/purchase/apple", "ValidatePurchaseApple"),
