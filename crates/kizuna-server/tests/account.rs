@@ -120,6 +120,9 @@ server_test!(link_and_unlink_device_custom_email, |server| {
     post("/v2/account/unlink/device", r#"{"id":"device-link-00001"}"#).await.ok();
     post("/v2/account/unlink/device", r#"{"id":"device-link-00002"}"#).await.ok();
     post("/v2/account/unlink/custom", r#"{}"#).await.ok();
+    // Unlinking what is not linked succeeds while another identifier remains (Nakama's query
+    // only requires that other identifier).
+    post("/v2/account/unlink/custom", r#"{}"#).await.ok();
     let last = "Cannot unlink last account identifier. Check profile exists and is not last link.";
     post("/v2/account/unlink/email", r#"{"email":"link@example.com"}"#).await.assert_error(403, 7, last);
     post("/v2/account/unlink/custom", r#"{"id":"custom-linked"}"#).await.assert_error(403, 7, last);

@@ -403,7 +403,7 @@ impl Store {
         let password_clear = if column == IdColumn::Email { ", password = NULL" } else { "" };
         let sql = format!(
             "UPDATE users SET {col} = NULL{password_clear}, update_time = $3 WHERE id = $1 \
-             AND {col} IS NOT NULL AND ($2 = '' OR {col} = $2) AND {}",
+             AND ($2 = '' OR {col} = $2) AND {}",
             other_identifier_exists(Some(column), None)
         );
         let n = dispatch!(self.writer(), pool =>
