@@ -171,7 +171,27 @@ impl Core {
         .await
     }
 
-    /// Every provider that needs outside verification (Apple, Facebook, Facebook Instant,
+    /// `POST /v2/account/authenticate/facebookinstantgame` — AuthenticateFacebookInstantGame:
+    /// the player id comes from the signed player info, checked with the app secret.
+    pub async fn authenticate_facebook_instant_game(&self, req: api::AuthenticateFacebookInstantGameRequest) -> Result<api::Session, Error> {
+        let account = req.account.unwrap_or_default();
+        if account.signed_player_info.is_empty() {
+            return Err(Error::invalid("Signed Player Info for a Facebook Instant Game is required."));
+        }
+        let username = username_or_generated(&req.username)?;
+        let player_id = self.facebook_instant_game_id(&account.signed_player_info).map_err(|e| {
+            tracing::info!(error = %e, "invalid Facebook Instant Game signed player info");
+            Error::DataLoss("Error extracting the Facebook Instant Game player ID or validating the signature".into())
+        })?;
+        let identity = Identity::Column(IdColumn::FacebookInstantGame, &player_id);
+        self.find_or_create(identity, None, create_flag(req.create), username, account.vars).await
+    }
+
+    pub(crate) fn facebook_instant_game_id(&self, signed_player_info: &str) -> Result<String, String> {
+        crate::social::facebook_instant_game_id(signed_player_info, &self.config().facebook_instant_game_app_secret)
+    }
+
+    /// Every other provider that needs outside verification (Apple, Facebook, Facebook Instant,
     /// Google, Game Center, Steam) is not built yet; they answer as an unimplemented gRPC method.
     pub fn authenticate_unimplemented(&self, rpc: &'static str) -> Result<api::Session, Error> {
         Err(Error::Unimplemented(format!("method {rpc} not implemented").into()))
@@ -211,6 +231,7 @@ impl Core {
             Identity::Device(id) => user.device_id = Some((*id).to_owned()),
             Identity::Column(IdColumn::Custom, v) => user.custom_id = Some((*v).to_owned()),
             Identity::Column(IdColumn::Email, v) => user.email = Some((*v).to_owned()),
+            Identity::Column(IdColumn::FacebookInstantGame, v) => user.facebook_instant_game_id = Some((*v).to_owned()),
             Identity::Column(..) => return Err(Error::Unimplemented("provider not implemented".into())),
         }
         if let Some(p) = password {

@@ -25,6 +25,8 @@ pub enum Error {
     ResourceExhausted(Message),
     #[error("{0}")]
     Unimplemented(Message),
+    #[error("{0}")]
+    DataLoss(Message),
     /// A server-side failure. `message` is the fixed text the client sees (Nakama's, e.g.
     /// "Error finding or creating user account."); `source` is logged by the edge, never sent.
     #[error("{message}")]
@@ -46,6 +48,7 @@ impl Error {
             Error::ResourceExhausted(_) => 8,
             Error::FailedPrecondition(_) => 9,
             Error::Unimplemented(_) => 12,
+            Error::DataLoss(_) => 15,
             Error::Internal { .. } => 13,
             Error::Unauthenticated(_) => 16,
         }
@@ -61,7 +64,8 @@ impl Error {
             | Error::AlreadyExists(m)
             | Error::FailedPrecondition(m)
             | Error::ResourceExhausted(m)
-            | Error::Unimplemented(m) => m,
+            | Error::Unimplemented(m)
+            | Error::DataLoss(m) => m,
             Error::Internal { message, .. } => message,
         }
     }

@@ -19,6 +19,7 @@ pub mod notification;
 pub mod query;
 pub mod realtime;
 pub mod session;
+pub mod social;
 pub mod status;
 pub mod storage;
 pub mod stream;
@@ -41,6 +42,9 @@ pub struct CoreConfig {
     /// `session.single_match`: joining a match leaves the session's other matches.
     pub single_match: bool,
     pub matchmaker: matchmaker::MatchmakerConfig,
+    /// `social.facebook_instant_game.app_secret`: the key of Facebook Instant Games' signed
+    /// player info (empty is a valid key, as in Nakama).
+    pub facebook_instant_game_app_secret: String,
 }
 
 /// The handle to everything the rules need. Clone it freely.

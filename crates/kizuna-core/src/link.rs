@@ -10,6 +10,8 @@ use crate::{
     validate, Core, Error,
 };
 
+const FACEBOOK_INSTANT_UNVERIFIED: Error = Error::Unauthenticated(std::borrow::Cow::Borrowed("Could not authenticate Facebook Instant Game profile."));
+
 const LAST_IDENTIFIER: &str = "Cannot unlink last account identifier. Check profile exists and is not last link.";
 
 impl Core {
@@ -61,6 +63,34 @@ impl Core {
             return Err(Error::AlreadyExists("Email is already in use.".into()));
         }
         Ok(())
+    }
+
+    /// `POST /v2/account/link/facebookinstantgame` — LinkFacebookInstantGame.
+    pub async fn link_facebook_instant_game(&self, user_id: Uuid, signed_player_info: &str) -> Result<(), Error> {
+        if signed_player_info.is_empty() {
+            return Err(Error::invalid("Signed Player Info for a Facebook Instant Game is required."));
+        }
+        let player_id = self.facebook_instant_game_id(signed_player_info).map_err(|_| FACEBOOK_INSTANT_UNVERIFIED)?;
+        let linked = self
+            .store()
+            .link_column(user_id, IdColumn::FacebookInstantGame, &player_id, None, kizuna_store::now())
+            .await
+            .or_internal("Error while trying to link Facebook Instant Game ID.")?;
+        if !linked {
+            return Err(Error::AlreadyExists("Facebook Instant Game ID is already in use.".into()));
+        }
+        Ok(())
+    }
+
+    /// `POST /v2/account/unlink/facebookinstantgame` — UnlinkFacebookInstantGame. Empty signed
+    /// player info unlinks whatever is linked (as Nakama does).
+    pub async fn unlink_facebook_instant_game(&self, user_id: Uuid, signed_player_info: &str) -> Result<(), Error> {
+        let player_id = if signed_player_info.is_empty() {
+            String::new()
+        } else {
+            self.facebook_instant_game_id(signed_player_info).map_err(|_| FACEBOOK_INSTANT_UNVERIFIED)?
+        };
+        self.unlink_column(user_id, IdColumn::FacebookInstantGame, &player_id, "Error while trying to unlink Facebook Instant Game ID.").await
     }
 
     /// `POST /v2/account/unlink/device` — UnlinkDevice.

@@ -55,6 +55,7 @@ pub const OPTIONS: &[Opt] = &[
     Opt { key: "socket.close_ack_wait_ms", default: Int(2_000), help: "How long a closing socket waits for the client's close frame." },
     Opt { key: "session.single_socket", default: Bool(false), help: "Allow one socket per user; a new one closes the older ones." },
     Opt { key: "session.single_match", default: Bool(false), help: "Allow one match per user; joining one leaves the others. Needs single_socket." },
+    Opt { key: "social.facebook_instant_game.app_secret", default: Str(""), help: "App secret that signs Facebook Instant Games player info." },
     Opt { key: "matchmaker.max_tickets", default: Int(3), help: "Matchmaker tickets one session may hold at once." },
     Opt { key: "matchmaker.interval_sec", default: Int(15), help: "Seconds between matchmaker passes." },
     Opt { key: "matchmaker.max_intervals", default: Int(2), help: "Passes a ticket searches before it only waits to be found." },
@@ -81,6 +82,17 @@ pub struct Config {
     pub database: DatabaseSection,
     pub runtime: RuntimeConfig,
     pub matchmaker: MatchmakerSection,
+    pub social: SocialSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SocialSection {
+    pub facebook_instant_game: FacebookInstantGameSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FacebookInstantGameSection {
+    pub app_secret: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

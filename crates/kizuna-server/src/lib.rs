@@ -103,6 +103,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
                 rev_precision: config.matchmaker.rev_precision,
                 rev_threshold: config.matchmaker.rev_threshold,
             },
+            facebook_instant_game_app_secret: config.social.facebook_instant_game.app_secret.clone(),
         },
     );
 

@@ -1,5 +1,5 @@
-//! Authentication by device, custom id and email, with every validation rule of
-//! nakama-wire.md §8.1; other providers answer UNIMPLEMENTED.
+//! Authentication by device, custom id, email and Facebook Instant Games (with link and unlink),
+//! with every validation rule of nakama-wire.md §8.1; other providers answer UNIMPLEMENTED.
 
 use kizuna_testkit::{jwt_claims, server_test, Auth};
 use reqwest::Method;
@@ -167,7 +167,6 @@ server_test!(social_providers_answer_unimplemented, |server| {
     for (provider, rpc) in [
         ("apple", "AuthenticateApple"),
         ("facebook", "AuthenticateFacebook"),
-        ("facebookinstantgame", "AuthenticateFacebookInstantGame"),
         ("gamecenter", "AuthenticateGameCenter"),
         ("google", "AuthenticateGoogle"),
         ("steam", "AuthenticateSteam"),
@@ -175,4 +174,77 @@ server_test!(social_providers_answer_unimplemented, |server| {
         let r = server.call(Method::POST, &format!("/v2/account/authenticate/{provider}"), KEY, Some(r#"{"token":"x"}"#)).await;
         r.assert_error(501, 12, &format!("method {rpc} not implemented"));
     }
+});
+
+/// A Facebook Instant Games `signedPlayerInfo` for `player_id`, signed with `secret`.
+fn signed_player_info(player_id: &str, secret: &str) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = b64.encode(serde_json::json!({"algorithm": "HMAC-SHA256", "player_id": player_id, "issued_at": 1_700_000_000}).to_string());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(payload.as_bytes());
+    format!("{}.{payload}", b64.encode(mac.finalize().into_bytes()))
+}
+
+server_test!(facebook_instant_games_authenticate_link_and_unlink, |cfg| {
+    cfg.social.facebook_instant_game.app_secret = "fbig-secret".into();
+}, |server| {
+    let auth = |body: String| {
+        let server = &server;
+        async move { server.call(Method::POST, "/v2/account/authenticate/facebookinstantgame", KEY, Some(&body)).await }
+    };
+    let good = signed_player_info("player-1", "fbig-secret");
+    let first = auth(format!(r#"{{"signed_player_info":"{good}"}}"#)).await.ok();
+    assert_eq!(first["created"], true);
+    let again = auth(format!(r#"{{"signed_player_info":"{good}"}}"#)).await.ok();
+    assert_eq!(jwt_claims(again["token"].as_str().unwrap())["uid"], jwt_claims(first["token"].as_str().unwrap())["uid"]);
+    auth(r#"{"signed_player_info":""}"#.into()).await.assert_error(400, 3, "Signed Player Info for a Facebook Instant Game is required.");
+    let forged = signed_player_info("player-1", "guess");
+    auth(format!(r#"{{"signed_player_info":"{forged}"}}"#))
+        .await
+        .assert_error(500, 15, "Error extracting the Facebook Instant Game player ID or validating the signature");
+    auth(r#"{"signed_player_info":"not.signed.info"}"#.into())
+        .await
+        .assert_error(500, 15, "Error extracting the Facebook Instant Game player ID or validating the signature");
+    let unknown = signed_player_info("player-2", "fbig-secret");
+    server
+        .call(Method::POST, "/v2/account/authenticate/facebookinstantgame?create=false", KEY, Some(&format!(r#"{{"signed_player_info":"{unknown}"}}"#)))
+        .await
+        .assert_error(404, 5, "User account not found.");
+
+    // Link: a device account takes player-2; player-1 is taken; a forged one is refused.
+    let token = server.auth_device("device-fbig-0001", None).await["token"].as_str().unwrap().to_owned();
+    let link = |path: &'static str, info: String| {
+        let (server, token) = (&server, token.clone());
+        async move {
+            server.call(Method::POST, path, Auth::Bearer(&token), Some(&format!(r#"{{"signed_player_info":"{info}"}}"#))).await
+        }
+    };
+    link("/v2/account/link/facebookinstantgame", unknown.clone()).await.ok();
+    link("/v2/account/link/facebookinstantgame", good.clone()).await.assert_error(409, 6, "Facebook Instant Game ID is already in use.");
+    link("/v2/account/link/facebookinstantgame", forged.clone()).await.assert_error(401, 16, "Could not authenticate Facebook Instant Game profile.");
+    link("/v2/account/link/facebookinstantgame", String::new()).await.assert_error(400, 3, "Signed Player Info for a Facebook Instant Game is required.");
+    let account = server.call(Method::GET, "/v2/account", Auth::Bearer(&token), None).await.ok();
+    assert_eq!(account["user"]["facebook_instant_game_id"], "player-2");
+    // The linked player id now signs in to the device account.
+    let linked = auth(format!(r#"{{"signed_player_info":"{unknown}"}}"#)).await.ok();
+    assert_eq!(jwt_claims(linked["token"].as_str().unwrap())["uid"], jwt_claims(&token)["uid"]);
+
+    // Unlink: another player's info does not match; the right one (or none) removes it.
+    link("/v2/account/unlink/facebookinstantgame", good.clone()).await.assert_error(
+        403,
+        7,
+        "Cannot unlink last account identifier. Check profile exists and is not last link.",
+    );
+    link("/v2/account/unlink/facebookinstantgame", forged).await.assert_error(401, 16, "Could not authenticate Facebook Instant Game profile.");
+    link("/v2/account/unlink/facebookinstantgame", unknown).await.ok();
+    let account = server.call(Method::GET, "/v2/account", Auth::Bearer(&token), None).await.ok();
+    assert!(account["user"].get("facebook_instant_game_id").is_none(), "{account}");
+    // An account whose only identifier it is cannot drop it.
+    let only = first["token"].as_str().unwrap();
+    server
+        .call(Method::POST, "/v2/account/unlink/facebookinstantgame", Auth::Bearer(only), Some("{}"))
+        .await
+        .assert_error(403, 7, "Cannot unlink last account identifier. Check profile exists and is not last link.");
 });

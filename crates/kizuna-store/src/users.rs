@@ -100,6 +100,7 @@ pub struct NewUser {
     pub username: String,
     pub custom_id: Option<String>,
     pub email: Option<String>,
+    pub facebook_instant_game_id: Option<String>,
     pub password: Option<Vec<u8>>,
     pub device_id: Option<String>,
     pub create_time: DateTime<Utc>,
@@ -271,13 +272,14 @@ impl Store {
         dispatch!(self.writer(), pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO users (id, username, custom_id, email, password, create_time, update_time) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                "INSERT INTO users (id, username, custom_id, email, facebook_instant_game_id, password, create_time, update_time) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
             )
             .bind(user.id)
             .bind(&user.username)
             .bind(&user.custom_id)
             .bind(&user.email)
+            .bind(&user.facebook_instant_game_id)
             .bind(&user.password)
             .bind(user.create_time)
             .execute(&mut *tx)

@@ -58,11 +58,13 @@ macro_rules! unimplemented_provider {
 
 unimplemented_provider!(authenticate_apple, "AuthenticateApple", api::AuthenticateAppleRequest);
 unimplemented_provider!(authenticate_facebook, "AuthenticateFacebook", api::AuthenticateFacebookRequest);
-unimplemented_provider!(
-    authenticate_facebook_instant_game,
-    "AuthenticateFacebookInstantGame",
-    api::AuthenticateFacebookInstantGameRequest
-);
+
+/// `POST /v2/account/authenticate/facebookinstantgame` — AuthenticateFacebookInstantGame.
+async fn authenticate_facebook_instant_game(State(s): State<ApiState>, req: Req) -> SessionResult {
+    let body: api::AuthenticateFacebookInstantGameRequest = req.bind(Body::Field("account"))?;
+    req.require_server_key(&s)?;
+    Ok(Proto(s.core.authenticate_facebook_instant_game(body).await?))
+}
 unimplemented_provider!(authenticate_game_center, "AuthenticateGameCenter", api::AuthenticateGameCenterRequest);
 unimplemented_provider!(authenticate_google, "AuthenticateGoogle", api::AuthenticateGoogleRequest);
 unimplemented_provider!(authenticate_steam, "AuthenticateSteam", api::AuthenticateSteamRequest);

@@ -93,13 +93,27 @@ macro_rules! unimplemented_link {
 
 unimplemented_link!(link_apple, "LinkApple", api::AccountApple, Body::Whole);
 unimplemented_link!(link_facebook, "LinkFacebook", api::LinkFacebookRequest, Body::Field("account"));
-unimplemented_link!(link_facebook_instant_game, "LinkFacebookInstantGame", api::AccountFacebookInstantGame, Body::Whole);
+
+/// `POST /v2/account/link/facebookinstantgame` — LinkFacebookInstantGame.
+async fn link_facebook_instant_game(State(s): State<ApiState>, req: Req) -> Result<Empty, ApiError> {
+    let body: api::AccountFacebookInstantGame = req.bind(Body::Whole)?;
+    let session = req.require_session(&s)?;
+    s.core.link_facebook_instant_game(session.user_id, &body.signed_player_info).await?;
+    Ok(Empty)
+}
 unimplemented_link!(link_game_center, "LinkGameCenter", api::AccountGameCenter, Body::Whole);
 unimplemented_link!(link_google, "LinkGoogle", api::AccountGoogle, Body::Whole);
 unimplemented_link!(link_steam, "LinkSteam", api::LinkSteamRequest, Body::Whole);
 unimplemented_link!(unlink_apple, "UnlinkApple", api::AccountApple, Body::Whole);
 unimplemented_link!(unlink_facebook, "UnlinkFacebook", api::AccountFacebook, Body::Whole);
-unimplemented_link!(unlink_facebook_instant_game, "UnlinkFacebookInstantGame", api::AccountFacebookInstantGame, Body::Whole);
+
+/// `POST /v2/account/unlink/facebookinstantgame` — UnlinkFacebookInstantGame.
+async fn unlink_facebook_instant_game(State(s): State<ApiState>, req: Req) -> Result<Empty, ApiError> {
+    let body: api::AccountFacebookInstantGame = req.bind(Body::Whole)?;
+    let session = req.require_session(&s)?;
+    s.core.unlink_facebook_instant_game(session.user_id, &body.signed_player_info).await?;
+    Ok(Empty)
+}
 unimplemented_link!(unlink_game_center, "UnlinkGameCenter", api::AccountGameCenter, Body::Whole);
 unimplemented_link!(unlink_google, "UnlinkGoogle", api::AccountGoogle, Body::Whole);
 unimplemented_link!(unlink_steam, "UnlinkSteam", api::AccountSteam, Body::Whole);

@@ -4,7 +4,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
 import {
   Code, GENERATED_USERNAME_RE, REFRESH_KEY, REFRESH_TOKEN_EXPIRY_SEC, SESSION_KEY,
@@ -436,7 +436,61 @@ describe('authenticate', () => {
     });
   });
 
-  // The server currently answers every social provider with gRPC UNIMPLEMENTED.
+  // Facebook Instant Games: the signed player info is checked with the app secret
+  // (social.facebook_instant_game.app_secret; empty by default, and an empty secret is a key
+  // too, as in Nakama), so the whole flow runs offline.
+  describe('facebook instant games', () => {
+    const signedPlayerInfo = (playerId, secret = '', algorithm = 'HMAC-SHA256') => {
+      const payload = Buffer.from(JSON.stringify({ algorithm, player_id: playerId, issued_at: nowSec() })).toString('base64url');
+      const signature = createHmac('sha256', secret).update(payload).digest('base64url');
+      return `${signature}.${payload}`;
+    };
+    const EXTRACT_FAILED = {
+      status: 500, code: 15, message: 'Error extracting the Facebook Instant Game player ID or validating the signature',
+    };
+
+    it('creates, then finds, the account of a signed player id', async () => {
+      const player = `fbig-${randomDeviceId()}`;
+      const first = await client.authenticateFacebookInstantGame(signedPlayerInfo(player));
+      assert.equal(first.created, true);
+      const again = await client.authenticateFacebookInstantGame(signedPlayerInfo(player), false);
+      assert.equal(again.created, false);
+      assert.equal(again.user_id, first.user_id);
+      const account = await client.getAccount(again);
+      assert.equal(account.user.facebook_instant_game_id, player);
+    });
+
+    it('rejects forged, malformed and missing player info', async () => {
+      await expectError(client.authenticateFacebookInstantGame(signedPlayerInfo('p', 'guessed-secret')), EXTRACT_FAILED);
+      await expectError(client.authenticateFacebookInstantGame('signature.payload'), EXTRACT_FAILED);
+      await expectError(client.authenticateFacebookInstantGame(signedPlayerInfo('p', '', 'RS256')), EXTRACT_FAILED);
+      await expectError(client.authenticateFacebookInstantGame(''), {
+        status: 400, code: Code.INVALID_ARGUMENT, message: 'Signed Player Info for a Facebook Instant Game is required.',
+      });
+      await expectError(client.authenticateFacebookInstantGame(signedPlayerInfo(`fbig-${randomDeviceId()}`), false), {
+        status: 404, code: Code.NOT_FOUND, message: 'User account not found.',
+      });
+    });
+
+    it('links to and unlinks from a device account', async () => {
+      const session = await client.authenticateDevice(randomDeviceId());
+      const player = `fbig-${randomDeviceId()}`;
+      assert.equal(await client.linkFacebookInstantGame(session, { signed_player_info: signedPlayerInfo(player) }), true);
+      const viaPlayer = await client.authenticateFacebookInstantGame(signedPlayerInfo(player));
+      assert.equal(viaPlayer.user_id, session.user_id);
+      const other = await client.authenticateDevice(randomDeviceId());
+      await expectError(client.linkFacebookInstantGame(other, { signed_player_info: signedPlayerInfo(player) }), {
+        status: 409, code: Code.ALREADY_EXISTS, message: 'Facebook Instant Game ID is already in use.',
+      });
+      await expectError(client.linkFacebookInstantGame(other, { signed_player_info: signedPlayerInfo(player, 'x') }), {
+        status: 401, code: Code.UNAUTHENTICATED, message: 'Could not authenticate Facebook Instant Game profile.',
+      });
+      assert.equal(await client.unlinkFacebookInstantGame(session, { signed_player_info: signedPlayerInfo(player) }), true);
+      assert.equal((await client.getAccount(session)).user.facebook_instant_game_id, undefined);
+    });
+  });
+
+  // The server currently answers the other social providers with gRPC UNIMPLEMENTED.
   // When a provider lands, replace its expectation with Nakama's answer for an
   // unconfigured provider / unverifiable token (nakama-wire.md §8.1), e.g.
   // apple → 400 code 9 "Apple authentication is not configured.",
@@ -450,10 +504,6 @@ describe('authenticate', () => {
 
     it('facebook: 501 code 12', async () => {
       await expectError(client.authenticateFacebook('facebook-access-token'), UNIMPLEMENTED);
-    });
-
-    it('facebookinstantgame: 501 code 12', async () => {
-      await expectError(client.authenticateFacebookInstantGame('signature.payload'), UNIMPLEMENTED);
     });
 
     it('google: 501 code 12', async () => {
