@@ -1,9 +1,11 @@
-//! Prometheus metrics for the API: request counts and latencies per route. The registry is owned
-//! by the server (no global recorder), so many servers can run in one process.
+//! Prometheus metrics: request counts and latencies per route, and gauges of the realtime state
+//! read at scrape time. The registry is owned by the server (no global recorder), so many servers
+//! can run in one process.
 
 use prometheus_client::{
-    encoding::EncodeLabelSet,
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    collector::Collector,
+    encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
+    metrics::{counter::Counter, family::Family, gauge::ConstGauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -35,5 +37,30 @@ impl ApiMetrics {
         sub.register("requests", "API requests by route and HTTP status", requests.clone());
         sub.register("request_latency_seconds", "API request latency by route and HTTP status", latency_seconds.clone());
         ApiMetrics { requests, latency_seconds }
+    }
+}
+
+/// Reads the realtime gauges from the core on every scrape (`kizuna_realtime_sessions`,
+/// `kizuna_realtime_relayed_matches`, `kizuna_matchmaker_tickets`).
+pub struct RealtimeCollector(pub kizuna_core::Core);
+
+impl std::fmt::Debug for RealtimeCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RealtimeCollector")
+    }
+}
+
+impl Collector for RealtimeCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let g = self.0.realtime_gauges();
+        for (name, help, value) in [
+            ("kizuna_realtime_sessions", "Live realtime sockets on this node", g.sessions),
+            ("kizuna_realtime_relayed_matches", "Relayed matches with at least one presence", g.relayed_matches),
+            ("kizuna_matchmaker_tickets", "Tickets waiting in the matchmaker pool", g.matchmaker_tickets),
+        ] {
+            let gauge = ConstGauge::new(value as i64);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
     }
 }

@@ -96,10 +96,28 @@ impl Core {
         &self.inner.config
     }
 
+    /// Gauges of the realtime state for operators (Prometheus): live sockets, relayed matches,
+    /// matchmaker tickets.
+    pub fn realtime_gauges(&self) -> RealtimeGauges {
+        RealtimeGauges {
+            sessions: self.sessions().count(),
+            relayed_matches: self.inner.tracker.streams_of_mode(realtime::tracker::mode::MATCH_RELAYED).len(),
+            matchmaker_tickets: self.inner.matchmaker.ticket_count(),
+        }
+    }
+
     /// The registry of live socket sessions.
     pub fn sessions(&self) -> &realtime::Sessions {
         &self.inner.realtime_sessions
     }
+}
+
+/// A snapshot of realtime figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RealtimeGauges {
+    pub sessions: usize,
+    pub relayed_matches: usize,
+    pub matchmaker_tickets: usize,
 }
 
 /// Converts a database time to the wire timestamp (whole seconds, as Nakama sends).

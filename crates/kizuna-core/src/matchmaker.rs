@@ -267,6 +267,11 @@ impl Matchmaker {
         Some(id)
     }
 
+    /// How many tickets wait in the pool.
+    pub fn ticket_count(&self) -> usize {
+        self.pool.lock().expect("matchmaker lock").tickets.len()
+    }
+
     /// One pass of Nakama's default algorithm. Returns the matched groups (each: the candidates
     /// it gathered, then the searching ticket's own entries), already removed from the pool.
     pub fn process(&self) -> Vec<Vec<Matched>> {

@@ -109,6 +109,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
 
     let mut registry = Registry::default();
     let metrics = ApiMetrics::register(&mut registry);
+    registry.register_collector(Box::new(kizuna_api::metrics::RealtimeCollector(core.clone())));
     let registry = Arc::new(registry);
     let state = ApiState {
         core: core.clone(),
