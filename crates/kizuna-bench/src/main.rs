@@ -25,7 +25,8 @@ fn usage() -> String {
          status-fanout (--clients followers of one user updating status for --duration), \
          chat-fanout (--clients room members, --senders 10 sending for --duration), \
          match-relay (--clients players in relayed matches of --players 4, each sending --size 64 bytes \
-         --tick-rate 10 times a second for --duration)",
+         --tick-rate 10 times a second for --duration), \
+         matchmaker (--clients players in --regions 8, one ticket each, waiting up to --duration for a match)",
         names.join(", ")
     )
 }
@@ -47,7 +48,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
         println!("{}", usage());
         return Ok(std::process::ExitCode::SUCCESS);
     }
-    let socket_scenario = matches!(args[0].as_str(), "socket-hold" | "status-fanout" | "chat-fanout" | "match-relay");
+    let socket_scenario = matches!(args[0].as_str(), "socket-hold" | "status-fanout" | "chat-fanout" | "match-relay" | "matchmaker");
     let scenario = Scenario::parse(&args[0]);
     if scenario.is_none() && !socket_scenario {
         anyhow::bail!("unknown scenario {:?}\n{}", args[0], usage());
@@ -60,6 +61,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
     let mut senders = 10;
     let mut players = 4;
     let mut tick_rate = 10;
+    let mut regions = 8;
     let mut i = 1;
     while i < args.len() {
         let flag = args[i].as_str();
@@ -80,6 +82,7 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
             "--senders" => senders = value()?.parse()?,
             "--players" => players = value()?.parse()?,
             "--tick-rate" => tick_rate = value()?.parse()?,
+            "--regions" => regions = value()?.parse()?,
             other => anyhow::bail!("unknown flag {other}\n{}", usage()),
         }
         i += 1;
@@ -94,6 +97,11 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
         } else if args[0] == "chat-fanout" {
             let r = kizuna_bench::socket::chat_fanout(&target, options.clients, senders, options.duration).await?;
             let failed = r.delivery.missing > 0;
+            (serde_json::to_value(&r)?, failed)
+        } else if args[0] == "matchmaker" {
+            let r = kizuna_bench::socket::matchmaker(&target, options.clients, regions, options.duration).await?;
+            // Players left without partners are the algorithm's answer, not errors.
+            let failed = false;
             (serde_json::to_value(&r)?, failed)
         } else if args[0] == "match-relay" {
             let size = options.size.unwrap_or(64);

@@ -398,3 +398,78 @@ pub async fn send_to_room(target: &Target, token: &str, room: &str, count: usize
     }
     Ok(())
 }
+
+/// Result of `matchmaker`.
+#[derive(Debug, Serialize)]
+pub struct MatchmakerReport {
+    pub players: usize,
+    pub regions: usize,
+    pub matched: usize,
+    /// Players still waiting when the run ended.
+    pub unmatched: usize,
+    pub matches: usize,
+    /// From `matchmaker_add` to `matchmaker_matched`, which includes waiting for the server's
+    /// next pass (`matchmaker.interval_sec`).
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// `players` sockets each queue one ticket (2–4 players of the same region, one of `regions`,
+/// within 30 skill points) and wait up to `wait` for `matchmaker_matched`. Measures time to match
+/// and how many players the server grouped.
+pub async fn matchmaker(target: &Target, players: usize, regions: usize, wait: Duration) -> anyhow::Result<MatchmakerReport> {
+    anyhow::ensure!(players >= 2 && regions >= 1, "matchmaker needs at least 2 players and 1 region");
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let tokens = users(target, players, &format!("mm-{run}")).await?;
+    let mut sockets = Vec::with_capacity(players);
+    for token in &tokens {
+        sockets.push(connect(target, token).await?);
+    }
+    let deadline = Instant::now() + wait;
+    let mut tasks = FuturesUnordered::new();
+    for (i, mut ws) in sockets.into_iter().enumerate() {
+        let region = format!("{}-{}", &run[..8], i % regions);
+        let skill = (i * 37 % 100) as f64;
+        tasks.push(tokio::spawn(async move {
+            let query = format!("+properties.region:{region} +properties.skill:>={} +properties.skill:<={}", skill - 30.0, skill + 30.0);
+            let added = Instant::now();
+            let reply = request(
+                &mut ws,
+                json!({"cid": "a", "matchmaker_add": {"min_count": 2, "max_count": 4, "query": query,
+                    "string_properties": {"region": region}, "numeric_properties": {"skill": skill}}}),
+            )
+            .await?;
+            anyhow::ensure!(reply.get("matchmaker_ticket").is_some(), "matchmaker_add failed: {reply}");
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let frame = match tokio::time::timeout(left, ws.next()).await {
+                    Err(_) => return Ok(None),
+                    Ok(None) => anyhow::bail!("socket closed"),
+                    Ok(Some(f)) => f?,
+                };
+                let Message::Text(t) = frame else { continue };
+                let v: Value = serde_json::from_str(&t)?;
+                if let Some(m) = v.get("matchmaker_matched") {
+                    let token = m["token"].as_str().unwrap_or_default().to_owned();
+                    return Ok(Some((added.elapsed(), token)));
+                }
+            }
+        }));
+    }
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
+    let (mut matched, mut unmatched) = (0, 0);
+    let mut tokens = std::collections::HashSet::new();
+    while let Some(r) = tasks.next().await {
+        match r?? {
+            Some((elapsed, token)) => {
+                matched += 1;
+                tokens.insert(token);
+                let _ = hist.record(elapsed.as_micros().max(1) as u64);
+            }
+            None => unmatched += 1,
+        }
+    }
+    let [p50_ms, p99_ms, max_ms] = [hist.value_at_quantile(0.5), hist.value_at_quantile(0.99), hist.max()].map(|us| us as f64 / 1000.0);
+    Ok(MatchmakerReport { players, regions, matched, unmatched, matches: tokens.len(), p50_ms, p99_ms, max_ms })
+}

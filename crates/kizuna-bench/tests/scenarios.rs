@@ -71,3 +71,18 @@ async fn socket_scenarios_run_against_a_real_server() {
     assert!(relay.delivery.p50_ms <= relay.delivery.p99_ms);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn matchmaker_scenario_groups_every_player() {
+    let server = kizuna_testkit::TestServer::start_with(TestBackend::Sqlite, |c| c.matchmaker.interval_sec = 1)
+        .await
+        .expect("sqlite is always available");
+    let target = Target::new(&server.url(""), "defaultkey").unwrap();
+    // 8 players in 2 regions with skill bands: groups of 2–4 form by the second pass; a player
+    // whose band holds nobody left can stay alone (matching is one-directional, as in Nakama).
+    let mm = kizuna_bench::socket::matchmaker(&target, 8, 2, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mm.matched + mm.unmatched, 8, "{mm:?}");
+    assert!(mm.matched >= 6 && mm.matches * 2 <= mm.matched && mm.matched <= mm.matches * 4, "{mm:?}");
+    assert!(mm.p50_ms <= mm.p99_ms && mm.p99_ms <= mm.max_ms);
+    server.stop().await;
+}
