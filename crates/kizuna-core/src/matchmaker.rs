@@ -223,10 +223,6 @@ impl Matchmaker {
         Matchmaker { config, pool: Mutex::new(Pool::default()) }
     }
 
-    pub fn config(&self) -> &MatchmakerConfig {
-        &self.config
-    }
-
     /// Adds a solo ticket for `entry`'s session; `None` when the session holds too many.
     pub fn add(&self, entry: Entry, request: TicketRequest) -> Option<String> {
         let id = Uuid::new_v4().to_string();
