@@ -9,6 +9,7 @@
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
+    hash::{BuildHasherDefault, Hasher},
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -71,8 +72,37 @@ pub struct TicketRequest {
     pub numeric_properties: HashMap<String, f64>,
 }
 
+/// A ticket's number inside the pool: the pool's maps and a pass's bookkeeping key tickets by
+/// it, which hashes and compares far cheaper than the 36-character ticket id.
+type Seq = u64;
+
+/// Hashes a [`Seq`] with one multiplication (Fibonacci hashing spreads consecutive numbers).
+#[derive(Default)]
+struct SeqHasher(u64);
+
+impl Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type SeqMap<V> = HashMap<Seq, V, BuildHasherDefault<SeqHasher>>;
+type SeqSet = HashSet<Seq, BuildHasherDefault<SeqHasher>>;
+
 #[derive(Debug)]
 struct Ticket {
+    /// Set when the ticket enters the pool; increases with arrival.
+    seq: Seq,
     id: String,
     query: Query,
     min_count: usize,
@@ -110,36 +140,50 @@ impl Ticket {
 
 #[derive(Default)]
 struct Pool {
-    tickets: HashMap<String, Ticket>,
+    tickets: SeqMap<Ticket>,
+    /// Ticket id → its number.
+    seqs: HashMap<String, Seq>,
+    next_seq: Seq,
     /// field → keyword → tickets whose properties hold it: candidates of queries with
     /// `+field:keyword` clauses are looked up here instead of evaluating every ticket.
-    keywords: HashMap<String, HashMap<String, HashSet<String>>>,
+    keywords: HashMap<String, HashMap<String, SeqSet>>,
     /// Tickets still searching (the others only wait to be found).
-    active: HashSet<String>,
-    by_session: HashMap<SessionId, HashSet<String>>,
+    active: SeqSet,
+    by_session: HashMap<SessionId, SeqSet>,
     /// (created, completed) of the latest matched entries, in Unix nanoseconds.
     completions: VecDeque<(i64, i64)>,
     stats: api::MatchmakerStats,
 }
 
 impl Pool {
-    fn insert(&mut self, ticket: Ticket) {
+    fn insert(&mut self, mut ticket: Ticket) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        ticket.seq = seq;
         for (field, keyword) in ticket.doc.keywords() {
-            self.keywords.entry(field.to_owned()).or_default().entry(keyword.to_owned()).or_default().insert(ticket.id.clone());
+            self.keywords.entry(field.to_owned()).or_default().entry(keyword.to_owned()).or_default().insert(seq);
         }
         for e in &ticket.entries {
-            self.by_session.entry(e.session_id).or_default().insert(ticket.id.clone());
+            self.by_session.entry(e.session_id).or_default().insert(seq);
         }
-        self.active.insert(ticket.id.clone());
-        self.tickets.insert(ticket.id.clone(), ticket);
+        self.active.insert(seq);
+        self.seqs.insert(ticket.id.clone(), seq);
+        self.tickets.insert(seq, ticket);
     }
 
+    /// Removes a ticket by its id.
     fn remove(&mut self, ticket: &str) -> Option<Ticket> {
-        let removed = self.tickets.remove(ticket)?;
+        let seq = *self.seqs.get(ticket)?;
+        self.remove_seq(seq)
+    }
+
+    fn remove_seq(&mut self, seq: Seq) -> Option<Ticket> {
+        let removed = self.tickets.remove(&seq)?;
+        self.seqs.remove(&removed.id);
         for (field, keyword) in removed.doc.keywords() {
             if let Some(values) = self.keywords.get_mut(field) {
                 if let Some(ids) = values.get_mut(keyword) {
-                    ids.remove(ticket);
+                    ids.remove(&seq);
                     if ids.is_empty() {
                         values.remove(keyword);
                     }
@@ -149,10 +193,10 @@ impl Pool {
                 }
             }
         }
-        self.active.remove(ticket);
+        self.active.remove(&seq);
         for e in &removed.entries {
             if let Some(held) = self.by_session.get_mut(&e.session_id) {
-                held.remove(ticket);
+                held.remove(&seq);
                 if held.is_empty() {
                     self.by_session.remove(&e.session_id);
                 }
@@ -241,6 +285,7 @@ impl Matchmaker {
         }
         let session = entry.session_id;
         let ticket = Ticket {
+            seq: 0,
             id: id.clone(),
             query: request.query,
             min_count: request.min_count,
@@ -279,11 +324,11 @@ impl Matchmaker {
         let oldest = pool.tickets.values().map(|t| t.created_at).min();
 
         // Active tickets search oldest first (Nakama's order is unspecified).
-        let mut active: Vec<String> = pool.active.iter().cloned().collect();
-        active.sort_by_key(|id| (pool.tickets[id].created_at, id.clone()));
-        let mut selected: HashSet<String> = HashSet::new();
+        let mut active: Vec<Seq> = pool.active.iter().copied().collect();
+        active.sort_by_key(|seq| (pool.tickets[seq].created_at, *seq));
+        let mut selected = SeqSet::default();
         let mut expired = Vec::new();
-        let mut matched_ids: Vec<Vec<String>> = Vec::new();
+        let mut matched_ids: Vec<Vec<Seq>> = Vec::new();
         let rev_deadline = (cfg.rev_threshold > 0).then(|| Duration::from_secs(cfg.interval_sec.saturating_mul(cfg.rev_threshold)));
 
         for id in active {
@@ -294,7 +339,7 @@ impl Matchmaker {
             t.intervals += 1;
             let last_interval = t.intervals >= cfg.max_intervals || t.min_count == t.max_count;
             if last_interval {
-                expired.push(id.clone());
+                expired.push(id);
             }
             let mutual = cfg.rev_precision && rev_deadline.is_none_or(|d| started.elapsed() < d);
             let t = &pool.tickets[&id];
@@ -302,10 +347,10 @@ impl Matchmaker {
             // Candidates: T's query matches them, their counts fit inside T's, not T's party.
             // With `+field:keyword` clauses only the tickets holding the rarest such keyword
             // need evaluating.
-            let mut narrowest: Option<Option<&HashSet<String>>> = None;
+            let mut narrowest: Option<Option<&SeqSet>> = None;
             for (field, keyword) in t.query.required_keywords() {
                 let ids = pool.keywords.get(field).and_then(|v| v.get(keyword));
-                if narrowest.is_none_or(|n| ids.map_or(0, HashSet::len) < n.map_or(0, HashSet::len)) {
+                if narrowest.is_none_or(|n| ids.map_or(0, SeqSet::len) < n.map_or(0, SeqSet::len)) {
                     narrowest = Some(ids);
                 }
             }
@@ -315,13 +360,13 @@ impl Matchmaker {
                 Some(Some(ids)) => Box::new(ids.iter().filter_map(|i| pool.tickets.get(i))),
             };
             let mut hits: Vec<(f64, &Ticket)> = candidates
-                .filter(|h| h.id != id && !selected.contains(&h.id))
+                .filter(|h| h.seq != id && !selected.contains(&h.seq))
                 .filter(|h| h.min_count >= t.min_count && h.max_count <= t.max_count)
                 .filter(|h| t.party_id.is_empty() || h.party_id != t.party_id)
                 .filter_map(|h| t.query.score(&h.doc).map(|s| (s, h)))
                 .collect();
             // Best matches first, then the longest waiting.
-            hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.created_at.cmp(&b.1.created_at)).then(a.1.id.cmp(&b.1.id)));
+            hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.created_at.cmp(&b.1.created_at)).then(a.1.seq.cmp(&b.1.seq)));
 
             let size_of = |combo: &[&Ticket]| combo.iter().map(|c| c.count()).sum::<usize>();
             let mut combos: Vec<Vec<&Ticket>> = Vec::new();
@@ -370,14 +415,14 @@ impl Matchmaker {
                     // creation time (Nakama's choice, Appendix A.13).
                     let mut eligible: Vec<&Ticket> = Vec::new();
                     for c in &chosen {
-                        if c.count() <= rem && !eligible.iter().any(|e| e.id == c.id) {
+                        if c.count() <= rem && !eligible.iter().any(|e| e.seq == c.seq) {
                             eligible.push(c);
                         }
                     }
                     let Some((drop, _)) = groups_summing_to(&eligible, rem).into_iter().min_by_key(|(_, mean)| *mean) else {
                         continue;
                     };
-                    chosen.retain(|c| !drop.iter().any(|d| d.id == c.id));
+                    chosen.retain(|c| !drop.iter().any(|d| d.seq == c.seq));
                     size = size_of(&chosen) + t.count();
                     if size % t.count_multiple != 0 {
                         continue;
@@ -387,9 +432,9 @@ impl Matchmaker {
                     continue;
                 }
                 combos.remove(found);
-                let mut ids: Vec<String> = chosen.iter().map(|c| c.id.clone()).collect();
-                ids.push(id.clone());
-                selected.extend(ids.iter().cloned());
+                let mut ids: Vec<Seq> = chosen.iter().map(|c| c.seq).collect();
+                ids.push(id);
+                selected.extend(ids.iter().copied());
                 matched_ids.push(ids);
                 break;
             }
@@ -403,7 +448,7 @@ impl Matchmaker {
         for ids in matched_ids {
             let mut group = Vec::new();
             for id in ids {
-                let Some(t) = pool.remove(&id) else { continue };
+                let Some(t) = pool.remove_seq(id) else { continue };
                 for entry in t.entries {
                     if pool.completions.len() == COMPLETIONS_KEPT {
                         pool.completions.pop_front();
@@ -480,7 +525,7 @@ impl Core {
             return Err(Error::invalid("Invalid matchmaker ticket"));
         }
         let mut pool = self.inner.matchmaker.pool.lock().expect("matchmaker lock");
-        let owned = pool.tickets.get(ticket).is_some_and(|t| t.party_id.is_empty() && t.owner == Some(session.id));
+        let owned = pool.seqs.get(ticket).and_then(|seq| pool.tickets.get(seq)).is_some_and(|t| t.party_id.is_empty() && t.owner == Some(session.id));
         if !owned {
             return Err(Error::invalid("Matchmaker ticket not found"));
         }
@@ -491,9 +536,9 @@ impl Core {
     /// Removes every ticket holding a session (it disconnected).
     pub(crate) fn matchmaker_remove_session(&self, session: SessionId) {
         let mut pool = self.inner.matchmaker.pool.lock().expect("matchmaker lock");
-        let held: Vec<String> = pool.by_session.get(&session).map(|h| h.iter().cloned().collect()).unwrap_or_default();
-        for ticket in held {
-            pool.remove(&ticket);
+        let held: Vec<Seq> = pool.by_session.get(&session).map(|h| h.iter().copied().collect()).unwrap_or_default();
+        for seq in held {
+            pool.remove_seq(seq);
         }
     }
 
@@ -548,6 +593,7 @@ mod tests {
 
     fn ticket(id: &str, count: usize, min: usize, max: usize, multiple: usize, created_at: i64) -> Ticket {
         Ticket {
+            seq: 0,
             id: id.into(),
             query: Query::All,
             min_count: min,
@@ -620,7 +666,7 @@ mod tests {
         let mm = pool_of(tickets, MatchmakerConfig { max_intervals: 1, ..MatchmakerConfig::default() });
         let groups = mm.process();
         assert_eq!(ids(&groups), vec![vec!["c1", "c2", "c3", "t"]]);
-        assert!(mm.pool.lock().unwrap().tickets.contains_key("c0"));
+        assert!(mm.pool.lock().unwrap().seqs.contains_key("c0"));
     }
 
     #[test]
@@ -657,7 +703,7 @@ mod tests {
         // matching is one-directional unless rev_precision is on.
         assert_eq!(ids(&groups), vec![vec!["a", "c"], vec!["b", "d"]]);
         let pool = mm.pool.lock().unwrap();
-        assert!(pool.tickets.is_empty() && pool.keywords.is_empty() && pool.by_session.is_empty() && pool.active.is_empty());
+        assert!(pool.tickets.is_empty() && pool.seqs.is_empty() && pool.keywords.is_empty() && pool.by_session.is_empty() && pool.active.is_empty());
     }
 
     #[test]
