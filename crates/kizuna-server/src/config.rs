@@ -63,6 +63,7 @@ pub const OPTIONS: &[Opt] = &[
     Opt { key: "matchmaker.rev_threshold", default: Int(1), help: "Stop mutual checks in passes longer than interval_sec times this." },
     Opt { key: "database.address", default: Str(""), help: "PostgreSQL as user:pass@host:port/db or a postgres:// URL; empty uses embedded SQLite in data_dir." },
     Opt { key: "database.max_open_conns", default: Int(100), help: "Most open database connections (SQLite readers are capped at 8)." },
+    Opt { key: "database.sqlite_busy_timeout_ms", default: Int(10_000), help: "How long an SQLite write waits for a lock another process holds before it fails." },
     Opt { key: "runtime.http_key", default: Str("defaulthttpkey"), help: "Key for server-to-server RPC calls." },
 ];
 
@@ -148,6 +149,7 @@ pub struct SocketConfig {
 pub struct DatabaseSection {
     pub address: String,
     pub max_open_conns: u32,
+    pub sqlite_busy_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -76,7 +76,12 @@ impl RunningServer {
 pub fn database_config(config: &Config) -> anyhow::Result<DatabaseConfig> {
     let sqlite_path = config.data_dir.join("kizuna.db");
     let backend = Backend::from_address(&config.database.address, sqlite_path).map_err(anyhow::Error::msg)?;
-    Ok(DatabaseConfig { backend, max_open_conns: config.database.max_open_conns, create_database: true })
+    Ok(DatabaseConfig {
+        backend,
+        max_open_conns: config.database.max_open_conns,
+        create_database: true,
+        sqlite_busy_timeout: Duration::from_millis(config.database.sqlite_busy_timeout_ms),
+    })
 }
 
 /// Opens the database (migrating it), builds the core and serves the API on `listeners`.

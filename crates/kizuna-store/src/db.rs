@@ -32,6 +32,14 @@ pub struct DatabaseConfig {
     pub max_open_conns: u32,
     /// Create a missing PostgreSQL database (as `nakama migrate up` does).
     pub create_database: bool,
+    /// How long an SQLite statement waits for a write lock that another process holds
+    /// (`database.sqlite_busy_timeout_ms`).
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl DatabaseConfig {
+    /// The default SQLite busy timeout.
+    pub const DEFAULT_SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
 impl Backend {
@@ -124,11 +132,13 @@ impl Store {
                 let base = SqliteConnectOptions::new()
                     .filename(path)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(config.sqlite_busy_timeout)
                     // FULL: an acknowledged write survives power loss, not just a crash.
                     .synchronous(SqliteSynchronous::Full);
                 let writer = SqlitePoolOptions::new()
                     .max_connections(1)
+                    // The writer must come back clean from every use; see `sqlite_writer_is_clean`.
+                    .after_release(|conn, _| Box::pin(sqlite_writer_is_clean(conn)))
                     .connect_with(base.clone().create_if_missing(true).journal_mode(SqliteJournalMode::Wal))
                     .await?;
                 let reader = SqlitePoolOptions::new()
@@ -206,6 +216,17 @@ impl Store {
         }
     }
 
+    /// Runs one statement on the SQLite writer connection and returns the first column of its first
+    /// row, if any (fault-injection tests: `PRAGMA max_page_count`). Not for PostgreSQL.
+    #[cfg(any(test, feature = "testing"))]
+    pub async fn sqlite_writer_query(&self, sql: &str) -> Result<Option<i64>, StoreError> {
+        let Pools::Sqlite { writer, .. } = &self.pools else {
+            return Err(StoreError::Sqlx(sqlx::Error::Configuration("not an SQLite store".into())));
+        };
+        let row: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(sql.to_owned())).fetch_optional(writer).await?;
+        Ok(row.map(|r| r.0))
+    }
+
     /// The pool for statements that write.
     pub(crate) fn writer(&self) -> PoolRef<'_> {
         match &self.pools {
@@ -220,6 +241,50 @@ impl Store {
             Pools::Sqlite { reader, .. } => PoolRef::Sqlite(reader),
             Pools::Postgres(pool) => PoolRef::Postgres(pool),
         }
+    }
+}
+
+/// Whether the SQLite writer connection may serve the next write.
+///
+/// SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, ...);
+/// sqlx does not notice, its `ROLLBACK` then fails and it keeps counting the transaction as open,
+/// so its next `begin()` issues a `SAVEPOINT`, and a later `ROLLBACK TO` leaves a real transaction
+/// open on the connection for good: writes after it are acknowledged but never committed. A
+/// connection that comes back inside a transaction, or that sqlx believes is, is closed (SQLite
+/// rolls back whatever it held) and the pool opens a fresh one.
+async fn sqlite_writer_is_clean(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    let sqlx_depth_clean = !conn.is_in_transaction();
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the handle is locked out of sqlx's worker for the duration of the call, and
+    // sqlite3_get_autocommit only reads the connection's state.
+    let autocommit = unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
+    if !(sqlx_depth_clean && autocommit) {
+        tracing::warn!(sqlx_depth_clean, autocommit, "SQLite writer connection left inside a transaction; replacing it");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up
+/// front, waiting up to the busy timeout for another process that holds it. A deferred `BEGIN`
+/// that reads first and writes later fails at once with "database is locked" (SQLITE_BUSY
+/// without the busy handler) when another connection committed in between.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send {
+        self.begin()
     }
 }
 

@@ -193,7 +193,7 @@ impl Store {
         let for_update = self.for_update();
         let mut done = Vec::new();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let existing = lock_users!(tx, user_id, targets, for_update);
             for &target in targets {
                 if target == user_id || !existing.contains(&target) {
@@ -236,7 +236,7 @@ impl Store {
         let for_update = self.for_update();
         let mut both = Vec::new();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let _ = lock_users!(tx, user_id, targets, for_update);
             for &target in targets {
                 let (mine, theirs) = edge_pair!(tx, user_id, target);
@@ -265,7 +265,7 @@ impl Store {
     pub async fn friends_block(&self, user_id: Uuid, targets: &[Uuid], now: DateTime<Utc>) -> Result<(), StoreError> {
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let existing = lock_users!(tx, user_id, targets, for_update);
             for &target in targets {
                 if target == user_id {

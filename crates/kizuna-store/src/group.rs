@@ -325,7 +325,7 @@ impl Store {
              RETURNING {GROUP_COLUMNS}"
         );
         let row = dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let row: GroupRow = sqlx::query_as(AssertSqlSafe(sql.as_str()))
                 .bind(g.id).bind(g.creator_id).bind(&g.name).bind(&g.description).bind(&g.avatar_url).bind(lang)
                 .bind(sqlx::types::Json(metadata)).bind(if g.open { 0i16 } else { 1i16 }).bind(max_count).bind(now).bind(epoch())
@@ -378,7 +378,7 @@ impl Store {
         };
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             if let Some(caller) = caller {
                 lock_group!(tx, group, for_update);
                 if member_state!(tx, group, caller).is_none_or(|s| s > state::ADMIN) {
@@ -431,7 +431,7 @@ impl Store {
     pub async fn group_delete(&self, group: Uuid, caller: Option<Uuid>) -> Result<bool, StoreError> {
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             lock_group!(tx, group, for_update);
             if let Some(caller) = caller
                 && member_state!(tx, group, caller) != Some(state::SUPERADMIN)
@@ -449,7 +449,7 @@ impl Store {
     pub async fn group_join(&self, group: Uuid, user: Uuid, now: DateTime<Utc>) -> Result<JoinOutcome, StoreError> {
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let Some(g) = lock_group!(tx, group, for_update) else { return Ok(JoinOutcome::NotFound) };
             if g.edge_count >= g.max_count {
                 return Ok(JoinOutcome::Full);
@@ -478,7 +478,7 @@ impl Store {
     pub async fn group_leave(&self, group: Uuid, user: Uuid, now: DateTime<Utc>) -> Result<LeaveOutcome, StoreError> {
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             lock_group!(tx, group, for_update);
             let Some(my_state) = member_state!(tx, group, user) else { return Ok(LeaveOutcome::Unchanged) };
             if my_state == state::BANNED {
@@ -514,7 +514,7 @@ impl Store {
     pub async fn group_add_users(&self, group: Uuid, caller: Option<Uuid>, users: &[Uuid], now: DateTime<Utc>) -> Result<MembersOutcome, StoreError> {
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let g = lock_group!(tx, group, for_update);
             if let Some(caller) = caller
                 && member_state!(tx, group, caller).is_none_or(|s| s > state::ADMIN)
@@ -567,7 +567,7 @@ impl Store {
     ) -> Result<MembersOutcome, StoreError> {
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let g = lock_group!(tx, group, for_update);
             let mut my_state = state::SUPERADMIN;
             if let Some(caller) = caller {

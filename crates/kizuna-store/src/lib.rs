@@ -28,6 +28,8 @@ pub mod testing;
 mod tests;
 #[cfg(test)]
 mod tests_storage;
+#[cfg(test)]
+mod tests_faults;
 
 pub use db::{epoch, now, Backend, DatabaseConfig, Store};
 pub use error::StoreError;

@@ -41,7 +41,7 @@ impl Store {
         let deletes = sorted_deletes(&update.storage_deletes);
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let mut accounts: Vec<&(Uuid, AccountUpdate)> = update.accounts.iter().collect();
             accounts.sort_by_key(|(id, _)| *id);
             for (id, account) in accounts {

@@ -39,7 +39,7 @@ impl Store {
             return Ok(());
         }
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             for n in rows {
                 let content: &RawValue = serde_json::from_str(&n.content).map_err(|e| StoreError::Sqlx(sqlx::Error::Decode(e.into())))?;
                 sqlx::query("INSERT INTO notification (id, user_id, subject, content, code, sender_id, create_time) \

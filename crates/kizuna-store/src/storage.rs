@@ -110,61 +110,75 @@ macro_rules! storage_write_in_tx {
             let raw: &serde_json::value::RawValue = serde_json::from_str(&op.value)
                 .map_err(|e| $crate::StoreError::Sqlx(sqlx::Error::Decode(e.into())))?;
             let value = sqlx::types::Json(raw);
-            if op.condition != "*" {
-                // Existing row (locked on PostgreSQL).
-                let sql = format!("SELECT version, read, write, create_time, update_time FROM storage \
-                                   WHERE collection = $1 AND key = $2 AND user_id = $3{}", $for_update);
-                type Existing = (String, i16, i16, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
-                let existing: Option<Existing> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(&op.collection).bind(&op.key).bind(op.user_id)
-                    .fetch_optional(&mut *$tx).await?;
-                if let Some((version, read, write, create_time, stored_update_time)) = existing {
-                    if !$authoritative && write != 1 {
-                        rejected = Some($crate::storage::StorageReject::Permission);
-                        break;
+            // An unconditional write that loses an insert race to a concurrent create looks
+            // again: the row is there now (PostgreSQL's ON CONFLICT waited for the other commit)
+            // and is updated like any existing row. Only a supplied version may reject.
+            let mut attempts = 0;
+            'op: loop {
+                attempts += 1;
+                if op.condition != "*" {
+                    // Existing row (locked on PostgreSQL).
+                    let sql = format!("SELECT version, read, write, create_time, update_time FROM storage \
+                                       WHERE collection = $1 AND key = $2 AND user_id = $3{}", $for_update);
+                    type Existing = (String, i16, i16, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
+                    let existing: Option<Existing> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .bind(&op.collection).bind(&op.key).bind(op.user_id)
+                        .fetch_optional(&mut *$tx).await?;
+                    if let Some((version, read, write, create_time, stored_update_time)) = existing {
+                        if !$authoritative && write != 1 {
+                            rejected = Some($crate::storage::StorageReject::Permission);
+                            break 'op;
+                        }
+                        if !op.condition.is_empty() && op.condition != version {
+                            rejected = Some($crate::storage::StorageReject::Version);
+                            break 'op;
+                        }
+                        // An unconditional write that changes nothing is acknowledged as stored;
+                        // a matching if-match always updates.
+                        let unchanged = op.condition.is_empty() && version == op.new_version && read == op.read && write == op.write;
+                        let update_time = if unchanged { stored_update_time } else { $now };
+                        if !unchanged {
+                            sqlx::query("UPDATE storage SET value = $4, version = $5, read = $6, write = $7, update_time = $8 \
+                                         WHERE collection = $1 AND key = $2 AND user_id = $3")
+                                .bind(&op.collection).bind(&op.key).bind(op.user_id)
+                                .bind(value).bind(&op.new_version).bind(op.read).bind(op.write).bind($now)
+                                .execute(&mut *$tx).await?;
+                        }
+                        let version = if unchanged { version } else { op.new_version.clone() };
+                        acks.push((index, $crate::storage::StorageAck {
+                            collection: op.collection.clone(), key: op.key.clone(), user_id: op.user_id,
+                            version, create_time, update_time,
+                        }));
+                        break 'op;
                     }
-                    if !op.condition.is_empty() && op.condition != version {
+                    if !op.condition.is_empty() {
+                        // If-match on a missing object.
                         rejected = Some($crate::storage::StorageReject::Version);
-                        break;
+                        break 'op;
                     }
-                    // An unconditional write that changes nothing is acknowledged as stored;
-                    // a matching if-match always updates.
-                    let unchanged = op.condition.is_empty() && version == op.new_version && read == op.read && write == op.write;
-                    let update_time = if unchanged { stored_update_time } else { $now };
-                    if !unchanged {
-                        sqlx::query("UPDATE storage SET value = $4, version = $5, read = $6, write = $7, update_time = $8 \
-                                     WHERE collection = $1 AND key = $2 AND user_id = $3")
-                            .bind(&op.collection).bind(&op.key).bind(op.user_id)
-                            .bind(value).bind(&op.new_version).bind(op.read).bind(op.write).bind($now)
-                            .execute(&mut *$tx).await?;
-                    }
-                    let version = if unchanged { version } else { op.new_version.clone() };
-                    acks.push((index, $crate::storage::StorageAck {
-                        collection: op.collection.clone(), key: op.key.clone(), user_id: op.user_id,
-                        version, create_time, update_time,
-                    }));
-                    continue;
                 }
-                if !op.condition.is_empty() {
-                    // If-match on a missing object.
+                let inserted = sqlx::query("INSERT INTO storage (collection, key, user_id, value, version, read, write, create_time, update_time) \
+                                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (collection, key, user_id) DO NOTHING")
+                    .bind(&op.collection).bind(&op.key).bind(op.user_id)
+                    .bind(value).bind(&op.new_version).bind(op.read).bind(op.write).bind($now)
+                    .execute(&mut *$tx).await?.rows_affected();
+                if inserted == 0 {
+                    if op.condition.is_empty() && attempts < 3 {
+                        continue 'op;
+                    }
+                    // `*` on an existing object (or an object that keeps appearing and vanishing).
                     rejected = Some($crate::storage::StorageReject::Version);
-                    break;
+                    break 'op;
                 }
+                acks.push((index, $crate::storage::StorageAck {
+                    collection: op.collection.clone(), key: op.key.clone(), user_id: op.user_id,
+                    version: op.new_version.clone(), create_time: $now, update_time: $now,
+                }));
+                break 'op;
             }
-            let inserted = sqlx::query("INSERT INTO storage (collection, key, user_id, value, version, read, write, create_time, update_time) \
-                                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (collection, key, user_id) DO NOTHING")
-                .bind(&op.collection).bind(&op.key).bind(op.user_id)
-                .bind(value).bind(&op.new_version).bind(op.read).bind(op.write).bind($now)
-                .execute(&mut *$tx).await?.rows_affected();
-            if inserted == 0 {
-                // Created concurrently since we looked (or `*` on an existing object).
-                rejected = Some($crate::storage::StorageReject::Version);
+            if rejected.is_some() {
                 break;
             }
-            acks.push((index, $crate::storage::StorageAck {
-                collection: op.collection.clone(), key: op.key.clone(), user_id: op.user_id,
-                version: op.new_version.clone(), create_time: $now, update_time: $now,
-            }));
         }
         match rejected {
             Some(r) => Err(r),
@@ -234,7 +248,7 @@ impl Store {
         let sorted = sorted_writes(ops);
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let outcome = storage_write_in_tx!(tx, sorted.iter().copied(), authoritative, for_update, now);
             if outcome.is_ok() { tx.commit().await?; } else { tx.rollback().await?; }
             Ok(outcome)
@@ -245,7 +259,7 @@ impl Store {
     pub async fn storage_delete(&self, ops: &[StorageDelete], authoritative: bool) -> Result<Result<(), StorageReject>, StoreError> {
         let sorted = sorted_deletes(ops);
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let outcome = storage_delete_in_tx!(tx, sorted.iter().copied(), authoritative);
             if outcome.is_ok() { tx.commit().await?; } else { tx.rollback().await?; }
             Ok(outcome)

@@ -44,7 +44,12 @@ impl TestDatabase {
             TestBackend::Sqlite => {
                 let path: PathBuf = dir.path().join("kizuna.db");
                 Some(TestDatabase {
-                    config: DatabaseConfig { backend: Backend::Sqlite { path }, max_open_conns: 4, create_database: true },
+                    config: DatabaseConfig {
+                        backend: Backend::Sqlite { path },
+                        max_open_conns: 4,
+                        create_database: true,
+                        sqlite_busy_timeout: DatabaseConfig::DEFAULT_SQLITE_BUSY_TIMEOUT,
+                    },
                     _dir: dir,
                     pg_name: None,
                 })
@@ -68,6 +73,7 @@ impl TestDatabase {
                         backend: Backend::Postgres { url: format!("{base}/{name}") },
                         max_open_conns: 8,
                         create_database: true,
+                        sqlite_busy_timeout: DatabaseConfig::DEFAULT_SQLITE_BUSY_TIMEOUT,
                     },
                     _dir: dir,
                     pg_name: Some(name),

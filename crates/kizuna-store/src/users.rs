@@ -270,7 +270,7 @@ impl Store {
     /// [`StoreError::Unique`]; nothing is written then.
     pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "INSERT INTO users (id, username, custom_id, email, facebook_instant_game_id, password, create_time, update_time) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -313,7 +313,7 @@ impl Store {
     pub async fn delete_user(&self, id: Uuid, now: DateTime<Utc>) -> Result<(bool, Vec<Uuid>), StoreError> {
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             // Lock the account and its friends in id order, as friend operations do.
             let mut q = QueryBuilder::new("SELECT id FROM users WHERE id = ");
             q.push_bind(id).push(" OR id IN (SELECT source_id FROM user_edge WHERE destination_id = ").push_bind(id)
