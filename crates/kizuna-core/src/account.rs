@@ -69,12 +69,15 @@ impl Core {
     /// `DELETE /v2/account` — DeleteAccount. Removes the account and everything that cascades from
     /// it, then rejects every token it held. Deleting a missing account succeeds.
     pub async fn delete_account(&self, user_id: Uuid) -> Result<(), Error> {
+        // The revocations are stored with the deletion, so nothing can be written for the
+        // account afterwards, across restarts too.
+        let marks = self.account_deleted_marks(user_id);
         let (_, deleted_groups) =
-            self.store().delete_user(user_id, kizuna_store::now()).await.or_internal("Error deleting user account.")?;
+            self.store().delete_user(user_id, kizuna_store::now(), &marks).await.or_internal("Error deleting user account.")?;
+        self.apply_revocations(&marks);
         for group in deleted_groups {
             self.stream_close(&crate::realtime::Stream::group(group));
         }
-        self.invalidate_all_sessions(user_id);
         // Live sockets of a deleted account are disconnected, as in Nakama.
         for session in self.sessions().of_user(user_id) {
             session.close(crate::realtime::CloseReason::ServerDisconnect);
@@ -88,7 +91,7 @@ impl Core {
     pub async fn ban_users(&self, user_ids: &[Uuid]) -> Result<(), Error> {
         let banned = self.store().users_set_disable_time(user_ids, kizuna_store::now()).await.or_internal("Error banning users.")?;
         for user_id in banned {
-            self.invalidate_all_sessions(user_id);
+            self.invalidate_all_sessions(user_id).await?;
             let push = crate::notification::closing_push("banned", crate::notification::code::USER_BANNED);
             for session in self.sessions().of_user(user_id) {
                 session.send(push.clone());

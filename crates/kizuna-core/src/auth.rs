@@ -158,7 +158,7 @@ impl Core {
             if !password_matches(&account.password, row.password).await? {
                 return Err(Error::Unauthenticated("Invalid credentials.".into()));
             }
-            return self.session_for(row.id, &row.username, account.vars, false);
+            return self.session_for(row.id, &row.username, account.vars, false).await;
         }
         let username = username_or_generated(&req.username)?;
         self.find_or_create(
@@ -238,7 +238,7 @@ impl Core {
             user.password = Some(hash_password(p).await?);
         }
         match self.store().create_user(&user).await {
-            Ok(()) => self.session_for(user.id, &user.username, vars, true),
+            Ok(()) => self.session_for(user.id, &user.username, vars, true).await,
             Err(e) if e.is_unique_on("users", "username") => {
                 Err(Error::AlreadyExists("Username is already in use.".into()))
             }
@@ -265,10 +265,10 @@ impl Core {
             && !password_matches(p, row.password).await? {
                 return Err(Error::Unauthenticated("Invalid credentials.".into()));
             }
-        self.session_for(row.id, &row.username, vars, false)
+        self.session_for(row.id, &row.username, vars, false).await
     }
 
-    fn session_for(
+    async fn session_for(
         &self,
         user_id: Uuid,
         username: &str,
@@ -276,7 +276,7 @@ impl Core {
         created: bool,
     ) -> Result<api::Session, Error> {
         if self.config().session.single_session {
-            self.invalidate_all_sessions(user_id);
+            self.invalidate_all_sessions(user_id).await?;
         }
         let pair = self.issue_tokens(user_id, username, vars)?;
         Ok(api::Session { created, token: pair.token, refresh_token: pair.refresh_token })

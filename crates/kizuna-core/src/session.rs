@@ -2,20 +2,24 @@
 //! generation, `api.go` parseToken, `core_session.go`, `session_cache.go`).
 //!
 //! Tokens are HS256 JWTs with Nakama's claims (`tid`, `uid`, `usn`, `vrs`, `exp`, `iat`); a
-//! session token and its refresh token share `tid`. Revocation is in memory, per node, as in
-//! Nakama: a blacklist of token ids until they expire, and per user a "log out everything" time
-//! before which issued tokens are rejected.
+//! session token and its refresh token share `tid`. Revocation is checked in memory, as in
+//! Nakama: a blacklist of token ids until they expire, per user a "log out everything" time
+//! before which issued tokens are rejected, and deleted accounts. Unlike Nakama, every
+//! revocation is also written to the database before it is acknowledged and loaded again at
+//! start-up ([`Core::restore_sessions`]), so a logout or a deletion survives a restart.
 
 use std::{
     collections::HashMap,
     sync::Mutex,
 };
 
+use chrono::{DateTime, TimeZone, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use kizuna_store::session::{Revocation, RevocationKind};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Core, Error};
+use crate::{error::StoreContext, Core, Error};
 
 /// `session.*` settings.
 #[derive(Debug, Clone)]
@@ -137,8 +141,12 @@ struct CacheState {
     revoked_session: HashMap<String, i64>,
     /// Revoked refresh token ids → their expiry.
     revoked_refresh: HashMap<String, i64>,
-    /// Per user: tokens issued before this time (unix seconds) are rejected.
-    invalid_before: HashMap<Uuid, i64>,
+    /// Per user: tokens issued before this time (unix seconds) are rejected, and when the mark
+    /// can be forgotten.
+    invalid_before: HashMap<Uuid, (i64, i64)>,
+    /// Deleted accounts → when the mark can be forgotten. Their session tokens answer
+    /// "Account not found." (what Nakama answers once the row is gone); refresh finds no user.
+    deleted: HashMap<Uuid, i64>,
     /// Per user: token pairs issued in the latest second, so "log out everything" can also
     /// reach tokens issued earlier in the same second.
     recent: HashMap<Uuid, Vec<RecentToken>>,
@@ -152,9 +160,33 @@ struct RecentToken {
     refresh_exp: i64,
 }
 
+fn time(unix_sec: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(unix_sec, 0).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A revocation row for a token id.
+fn token_row(kind: Kind, user: Uuid, tid: &str, now: i64, exp: i64) -> Revocation {
+    let kind = match kind {
+        Kind::Session => RevocationKind::SessionToken,
+        Kind::Refresh => RevocationKind::RefreshToken,
+    };
+    Revocation { user_id: user, kind, token_id: tid.to_owned(), create_time: time(now), expire_time: time(exp) }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; every update below
+/// leaves the maps consistent, so the state is still good.
+fn lock(state: &Mutex<CacheState>) -> std::sync::MutexGuard<'_, CacheState> {
+    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl SessionCache {
+    /// The deletion mark wins over every other answer for session tokens.
+    fn is_deleted(&self, user: Uuid) -> bool {
+        lock(&self.state).deleted.contains_key(&user)
+    }
+
     fn is_valid(&self, kind: Kind, user: Uuid, tid: &str, exp: i64, lifetime: i64) -> bool {
-        let state = self.state.lock().expect("session cache lock");
+        let state = lock(&self.state);
         let revoked = match kind {
             Kind::Session => &state.revoked_session,
             Kind::Refresh => &state.revoked_refresh,
@@ -165,50 +197,76 @@ impl SessionCache {
         match state.invalid_before.get(&user) {
             // Issue time is derived from expiry, as Nakama does; same-second tokens issued
             // before the mark were revoked by id.
-            Some(before) => exp - lifetime >= *before,
+            Some((before, _)) => exp - lifetime >= *before,
             None => true,
         }
     }
 
-    fn revoke(&self, kind: Kind, tid: &str, exp: i64) {
-        let mut state = self.state.lock().expect("session cache lock");
-        let map = match kind {
-            Kind::Session => &mut state.revoked_session,
-            Kind::Refresh => &mut state.revoked_refresh,
-        };
-        map.insert(tid.to_owned(), exp);
-    }
-
-    /// Rejects every token of `user` issued before now. Token times are whole seconds, so the
-    /// mark alone cannot tell apart tokens issued earlier in this second from ones issued after
-    /// the call; the tokens issued this second are known ([`SessionCache::issued`]) and are
-    /// revoked by id instead. Later tokens in the same second stay valid.
-    fn invalidate_all(&self, user: Uuid, now: i64) {
-        let mut state = self.state.lock().expect("session cache lock");
-        state.invalid_before.insert(user, now);
-        if let Some(recent) = state.recent.remove(&user) {
-            for t in recent.into_iter().filter(|t| t.second >= now) {
-                state.revoked_session.insert(t.tid.clone(), t.session_exp);
-                state.revoked_refresh.insert(t.tid, t.refresh_exp);
+    /// Applies revocations (fresh ones, or those loaded at start-up).
+    fn apply(&self, rows: &[Revocation]) {
+        let mut state = lock(&self.state);
+        for r in rows {
+            let until = r.expire_time.timestamp();
+            match r.kind {
+                RevocationKind::SessionToken => {
+                    state.revoked_session.insert(r.token_id.clone(), until);
+                }
+                RevocationKind::RefreshToken => {
+                    state.revoked_refresh.insert(r.token_id.clone(), until);
+                }
+                RevocationKind::AllBefore => {
+                    let mark = (r.create_time.timestamp(), until);
+                    let entry = state.invalid_before.entry(r.user_id).or_insert(mark);
+                    if mark.0 > entry.0 {
+                        *entry = mark;
+                    }
+                }
+                RevocationKind::AccountDeleted => {
+                    state.deleted.insert(r.user_id, until);
+                }
             }
         }
     }
 
+    /// The rows that reject every token of `user` issued before `now`. Token times are whole
+    /// seconds, so the mark alone cannot tell apart tokens issued earlier in this second from
+    /// ones issued after the call; the tokens issued this second are known
+    /// ([`SessionCache::issued`]) and are revoked by id instead. Later tokens in the same second
+    /// stay valid.
+    fn invalidate_all_rows(&self, user: Uuid, now: i64, max_lifetime: i64) -> Vec<Revocation> {
+        let mut rows = vec![Revocation {
+            user_id: user,
+            kind: RevocationKind::AllBefore,
+            token_id: String::new(),
+            create_time: time(now),
+            expire_time: time(now + max_lifetime),
+        }];
+        let mut state = lock(&self.state);
+        if let Some(recent) = state.recent.remove(&user) {
+            for t in recent.into_iter().filter(|t| t.second >= now) {
+                rows.push(token_row(Kind::Session, user, &t.tid, now, t.session_exp));
+                rows.push(token_row(Kind::Refresh, user, &t.tid, now, t.refresh_exp));
+            }
+        }
+        rows
+    }
+
     /// Records a token pair issued at `second`, keeping only this second's tokens per user.
     fn issued(&self, user: Uuid, token: RecentToken) {
-        let mut state = self.state.lock().expect("session cache lock");
+        let mut state = lock(&self.state);
         let recent = state.recent.entry(user).or_default();
         recent.retain(|t| t.second >= token.second);
         recent.push(token);
     }
 
-    /// Forgets entries that can no longer matter: revoked ids past their expiry, and "log out
-    /// everything" marks older than the longest token lifetime.
-    pub(crate) fn sweep(&self, now: i64, max_lifetime: i64) {
-        let mut state = self.state.lock().expect("session cache lock");
+    /// Forgets entries that can no longer matter: revoked ids past their expiry, and marks
+    /// older than the longest token lifetime.
+    pub(crate) fn sweep(&self, now: i64) {
+        let mut state = lock(&self.state);
         state.revoked_session.retain(|_, exp| *exp > now);
         state.revoked_refresh.retain(|_, exp| *exp > now);
-        state.invalid_before.retain(|_, t| *t + max_lifetime > now);
+        state.invalid_before.retain(|_, (_, until)| *until > now);
+        state.deleted.retain(|_, until| *until > now);
         state.recent.retain(|_, tokens| tokens.iter().any(|t| t.second >= now));
     }
 }
@@ -284,15 +342,21 @@ impl Core {
             .then_some((claims, user_id))
     }
 
-    /// Verifies a bearer session token. Any failure is Nakama's "Auth token invalid".
+    /// Verifies a bearer session token. Any failure is Nakama's "Auth token invalid"; the token
+    /// of a deleted account answers "Account not found." (Nakama finds no account row then).
     pub fn verify_session_token(&self, token: &str) -> Result<Session, Error> {
         let (claims, user_id) =
             self.verify(Kind::Session, token).ok_or(Error::Unauthenticated("Auth token invalid".into()))?;
+        if self.inner.revocations.is_deleted(user_id) {
+            return Err(Error::NotFound("Account not found.".into()));
+        }
         Ok(Session { user_id, username: claims.usn, vars: claims.vrs, token_id: claims.tid, expiry: claims.exp })
     }
 
     /// `POST /v2/account/session/refresh` — SessionRefresh. New tokens keep the token id and issue
-    /// time; the username is re-read; `vars` replace the old ones when present.
+    /// time; the username is re-read; non-empty `vars` replace the old ones. An empty map keeps
+    /// them: Nakama's gateway drops an empty map before the call, and nakama-js sends `{}` by
+    /// default.
     pub async fn session_refresh(&self, refresh_token: &str, vars: Option<HashMap<String, String>>) -> Result<TokenPair, Error> {
         if refresh_token.is_empty() {
             return Err(Error::invalid("Refresh token is required."));
@@ -309,16 +373,15 @@ impl Core {
         if user.disable_time != kizuna_store::epoch() {
             return Err(Error::PermissionDenied("User account banned.".into()));
         }
-        let vars = vars.unwrap_or(claims.vrs);
+        let vars = vars.filter(|v| !v.is_empty()).unwrap_or(claims.vrs);
         self.sign_pair(claims.tid, user_id, &user.username, vars, claims.iat, unix_now())
     }
 
     /// `POST /v2/session/logout` — SessionLogout. With neither token, logs out every session of
-    /// the caller; otherwise revokes the given token ids.
-    pub fn session_logout(&self, caller: Uuid, token: &str, refresh_token: &str) -> Result<(), Error> {
+    /// the caller; otherwise revokes the given token ids. Acknowledged once stored.
+    pub async fn session_logout(&self, caller: Uuid, token: &str, refresh_token: &str) -> Result<(), Error> {
         if token.is_empty() && refresh_token.is_empty() {
-            self.invalidate_all_sessions(caller);
-            return Ok(());
+            return self.invalidate_all_sessions(caller).await;
         }
         // Validate both before revoking either, so a bad request changes nothing.
         let session = if token.is_empty() {
@@ -337,25 +400,66 @@ impl Core {
                 _ => return Err(Error::invalid("Refresh token invalid.")),
             }
         };
-        if let Some(c) = session {
-            self.inner.revocations.revoke(Kind::Session, &c.tid, c.exp);
-        }
-        if let Some(c) = refresh {
-            self.inner.revocations.revoke(Kind::Refresh, &c.tid, c.exp);
-        }
+        let now = unix_now();
+        let rows: Vec<Revocation> = [(Kind::Session, session), (Kind::Refresh, refresh)]
+            .into_iter()
+            .filter_map(|(kind, c)| c.map(|c| token_row(kind, caller, &c.tid, now, c.exp)))
+            .collect();
+        self.revoke(rows).await
+    }
+
+    /// Rejects every token of `user` issued before now (logout everywhere, ban, single session).
+    pub async fn invalidate_all_sessions(&self, user: Uuid) -> Result<(), Error> {
+        let rows = self.inner.revocations.invalidate_all_rows(user, unix_now(), self.max_token_lifetime());
+        self.revoke(rows).await
+    }
+
+    /// The revocations of a deleted account, to be stored with the deletion itself. As in
+    /// Nakama, tokens issued before the deletion's second are rejected ("Auth token invalid");
+    /// those of the same second stay valid there and then find no account, so here they answer
+    /// "Account not found." (a refresh: "User account not found.") and can write nothing.
+    pub(crate) fn account_deleted_marks(&self, user: Uuid) -> Vec<Revocation> {
+        let now = unix_now();
+        let mark = |kind| Revocation {
+            user_id: user,
+            kind,
+            token_id: String::new(),
+            create_time: time(now),
+            expire_time: time(now + self.max_token_lifetime()),
+        };
+        vec![mark(RevocationKind::AllBefore), mark(RevocationKind::AccountDeleted)]
+    }
+
+    /// Applies stored revocation rows to the live cache.
+    pub(crate) fn apply_revocations(&self, rows: &[Revocation]) {
+        self.inner.revocations.apply(rows);
+    }
+
+    /// Applies revocations at once, then stores them; the request is acknowledged only once they
+    /// are stored.
+    async fn revoke(&self, rows: Vec<Revocation>) -> Result<(), Error> {
+        self.inner.revocations.apply(&rows);
+        self.store().session_revoke(&rows).await.or_internal("Error revoking sessions.")
+    }
+
+    /// Loads the revocations still in force from the database (at start-up, before serving).
+    pub async fn restore_sessions(&self) -> Result<(), Error> {
+        let rows = self.store().session_revocations(kizuna_store::now()).await.or_internal("Error loading session revocations.")?;
+        self.inner.revocations.apply(&rows);
         Ok(())
     }
 
-    /// Rejects every token of `user` issued before now (logout everywhere, ban, deletion).
-    pub fn invalidate_all_sessions(&self, user: Uuid) {
-        self.inner.revocations.invalidate_all(user, unix_now());
+    fn max_token_lifetime(&self) -> i64 {
+        let cfg = &self.inner.config.session;
+        cfg.token_expiry_sec.max(cfg.refresh_token_expiry_sec)
     }
 
-    /// Drops revocation entries that have expired. The server calls this periodically
-    /// (every 2 × `token_expiry_sec`, as Nakama does).
-    pub fn sweep_sessions(&self) {
-        let cfg = &self.inner.config.session;
-        self.inner.revocations.sweep(unix_now(), cfg.token_expiry_sec.max(cfg.refresh_token_expiry_sec));
+    /// Drops revocations that have expired, here and in the database. The server calls this
+    /// periodically (every 2 × `token_expiry_sec`, as Nakama does).
+    pub async fn sweep_sessions(&self) -> Result<(), Error> {
+        self.inner.revocations.sweep(unix_now());
+        self.store().session_revocations_sweep(kizuna_store::now()).await.or_internal("Error sweeping session revocations.")?;
+        Ok(())
     }
 }
 

@@ -112,6 +112,9 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
         },
     );
 
+    // Logouts, bans and deletions made before a restart still hold.
+    core.restore_sessions().await.context("loading session revocations")?;
+
     let mut registry = Registry::default();
     let metrics = ApiMetrics::register(&mut registry);
     registry.register_collector(Box::new(kizuna_api::metrics::RealtimeCollector(core.clone())));
@@ -171,8 +174,11 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
         let mut tick = tokio::time::interval(sweep_every);
         loop {
             tokio::select! {
-                _ = tick.tick() => sweep_core.sweep_sessions(),
+                _ = tick.tick() => {}
                 _ = sweep_stop.wait_for(|s| *s) => break,
+            }
+            if let Err(e) = sweep_core.sweep_sessions().await {
+                tracing::warn!(error = %e, "session revocation sweep failed");
             }
         }
     });

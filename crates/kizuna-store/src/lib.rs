@@ -18,6 +18,7 @@ pub mod group;
 pub mod message;
 pub mod multi;
 pub mod notification;
+pub mod session;
 pub mod storage;
 pub mod users;
 pub mod wallet;

@@ -4,7 +4,9 @@ use chrono::{Duration, SubsecRound};
 use uuid::Uuid;
 
 use crate::{
-    epoch, now, store_test,
+    epoch, now,
+    session::{Revocation, RevocationKind},
+    store_test,
     user_device::LinkDevice,
     users::{AccountUpdate, IdColumn, NewUser},
     Store, StoreError,
@@ -144,12 +146,45 @@ store_test!(device_link_reports_owner_conflicts, |store| {
     assert_eq!(store.devices_of(a).await.unwrap(), vec!["device-dddddddddd", "device-ffffffffff"]);
 });
 
+fn deleted_mark(user_id: Uuid, expire_in: Duration) -> Revocation {
+    let t = now().trunc_subsecs(0);
+    Revocation { user_id, kind: RevocationKind::AccountDeleted, token_id: String::new(), create_time: t, expire_time: t + expire_in }
+}
+
 store_test!(delete_user_cascades_devices_and_is_idempotent, |store| {
     let id = create_with_device(&store, "gone", "device-gggggggggg").await;
-    assert!(store.delete_user(id, now()).await.unwrap().0);
+    let mark = deleted_mark(id, Duration::hours(1));
+    assert!(store.delete_user(id, now(), std::slice::from_ref(&mark)).await.unwrap().0);
     assert!(store.user_by_id(id).await.unwrap().is_none());
     assert!(store.auth_by_device("device-gggggggggg").await.unwrap().is_none());
-    assert!(!store.delete_user(id, now()).await.unwrap().0);
+    assert!(!store.delete_user(id, now(), std::slice::from_ref(&mark)).await.unwrap().0);
+    // The deletion mark was stored with the deletion.
+    assert_eq!(store.session_revocations(now()).await.unwrap(), vec![mark]);
+});
+
+store_test!(session_revocations_are_kept_until_they_expire, |store| {
+    let user = Uuid::new_v4();
+    let t = now().trunc_subsecs(0);
+    let token = Revocation {
+        user_id: user,
+        kind: RevocationKind::SessionToken,
+        token_id: "tid-1".into(),
+        create_time: t,
+        expire_time: t + Duration::seconds(60),
+    };
+    let all = Revocation { kind: RevocationKind::AllBefore, token_id: String::new(), expire_time: t + Duration::hours(1), ..token.clone() };
+    store.session_revoke(&[token.clone(), all.clone()]).await.unwrap();
+    // A later mark of the same kind replaces the earlier one.
+    let later = Revocation { create_time: t + Duration::seconds(5), ..all.clone() };
+    store.session_revoke(std::slice::from_ref(&later)).await.unwrap();
+    let mut live = store.session_revocations(t).await.unwrap();
+    live.sort_by_key(|r| r.kind as i16);
+    assert_eq!(live, vec![token.clone(), later.clone()]);
+    // Past the token's expiry only the account-wide mark is left, and the sweep removes the rest.
+    assert_eq!(store.session_revocations(t + Duration::seconds(60)).await.unwrap(), vec![later.clone()]);
+    assert_eq!(store.session_revocations_sweep(t + Duration::seconds(60)).await.unwrap(), 1);
+    assert_eq!(store.session_revocations_sweep(t + Duration::hours(2)).await.unwrap(), 1);
+    assert!(store.session_revocations(t).await.unwrap().is_empty());
 });
 
 store_test!(users_by_any_combines_filters_and_skips_unknowns_and_system_user, |store| {

@@ -310,7 +310,15 @@ impl Store {
     /// edges that go with it. Its group memberships end as in Nakama: a group where it was the
     /// only superadmin is deleted, otherwise its edges go and the member count drops. Returns
     /// whether it existed and the groups deleted.
-    pub async fn delete_user(&self, id: Uuid, now: DateTime<Utc>) -> Result<(bool, Vec<Uuid>), StoreError> {
+    ///
+    /// `revocations` (the marks that stop its tokens) are written in the same transaction, so no
+    /// token of a deleted account outlives the deletion, even across a crash.
+    pub async fn delete_user(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        revocations: &[crate::session::Revocation],
+    ) -> Result<(bool, Vec<Uuid>), StoreError> {
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
@@ -345,6 +353,7 @@ impl Store {
             let n = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             // Leaderboard records reference owners without a foreign key (as in Nakama).
             sqlx::query("DELETE FROM leaderboard_record WHERE owner_id = $1").bind(id).execute(&mut *tx).await?;
+            crate::session_revoke_in_tx!(tx, revocations);
             tx.commit().await?;
             Ok((n > 0, deleted_groups))
         })

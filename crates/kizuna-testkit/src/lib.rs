@@ -166,6 +166,16 @@ impl TestServer {
         self.new_user_named(&name).await
     }
 
+    /// Shuts the server down gracefully and starts a new one on the same database and settings
+    /// (on a new port).
+    pub async fn restart(self) -> TestServer {
+        let TestServer { server, db, http, config } = self;
+        server.shutdown().await.expect("clean shutdown");
+        let listeners = Listeners::bind(&config).await.expect("bind test listeners");
+        let server = start(config.clone(), listeners).await.expect("restart test server");
+        TestServer { server, db, http, config }
+    }
+
     /// Shuts the server down gracefully and drops the database.
     pub async fn stop(self) {
         self.server.shutdown().await.expect("clean shutdown");

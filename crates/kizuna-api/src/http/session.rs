@@ -13,6 +13,6 @@ pub(super) fn routes() -> Router<ApiState> {
 async fn session_logout(State(s): State<ApiState>, req: Req) -> Result<Empty, ApiError> {
     let body: api::SessionLogoutRequest = req.bind(Body::Whole)?;
     let session = req.require_session(&s)?;
-    s.core.session_logout(session.user_id, &body.token, &body.refresh_token)?;
+    s.core.session_logout(session.user_id, &body.token, &body.refresh_token).await?;
     Ok(Empty)
 }

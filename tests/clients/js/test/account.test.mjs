@@ -215,6 +215,17 @@ describe('account', () => {
       });
     });
 
+    it('tokens of the deletion\'s second find no account and can write nothing', async () => {
+      const { session } = await deviceUser();
+      assert.equal(await client.deleteAccount(session), true);
+      // Issued at or after the deletion's second: valid on Nakama, with no account behind it.
+      const late = Session.restore(forgeSessionToken({ uid: session.user_id, usn: session.username }), '');
+      await expectError(client.getAccount(late), ACCOUNT_NOT_FOUND);
+      await expectError(client.writeStorageObjects(late, [{ collection: 'c', key: 'k', value: { a: 1 } }]), ACCOUNT_NOT_FOUND);
+      await expectError(client.createGroup(late, { name: `ghost-${randomUsername()}`, open: true }), ACCOUNT_NOT_FOUND);
+      await expectError(client.addFriends(late, [], [session.username]), ACCOUNT_NOT_FOUND);
+    });
+
     it('frees the device id and the username for new accounts', async () => {
       const username = randomUsername();
       const { deviceId, session } = await deviceUser(username);

@@ -71,13 +71,13 @@ describe('session', () => {
       assert.deepEqual(Object.keys(res.json()).sort(), ['refresh_token', 'token']);
     });
 
-    it('nakama-js sends vars:{} by default, which clears the vars (present-but-empty map)', async () => {
+    it('nakama-js sends vars:{} by default, which keeps the vars (Nakama drops an empty map)', async () => {
       const session = await newSession({ level: '7' });
       assert.deepEqual(session.vars, { level: '7' });
       const refreshed = await client.sessionRefresh(session);
-      assert.equal(refreshed.vars, undefined);
-      assert.equal(Object.hasOwn(decodeJwt(refreshed.token).payload, 'vrs'), false);
-      assert.equal(Object.hasOwn(decodeJwt(refreshed.refresh_token).payload, 'vrs'), false);
+      assert.deepEqual(refreshed.vars, { level: '7' });
+      assert.deepEqual(decodeJwt(refreshed.token).payload.vrs, { level: '7' });
+      assert.deepEqual(decodeJwt(refreshed.refresh_token).payload.vrs, { level: '7' });
     });
 
     it('given vars replace the old ones in both tokens', async () => {

@@ -1,0 +1,93 @@
+//! What must survive a restart: logouts and deleted accounts (issue #18: nothing may be written
+//! for a user who does not exist, and logged-out sessions stay logged out). Each test runs on
+//! SQLite and PostgreSQL.
+
+use kizuna_testkit::{Auth, TestBackend, TestServer};
+use reqwest::Method;
+
+const KEY: Auth<'static> = Auth::ServerKey("defaultkey");
+
+/// What a deleted account's still-valid tokens get, before and after a restart.
+async fn assert_deleted_answers(server: &TestServer, token: &str, refresh_token: &str) {
+    let bearer = Auth::Bearer(token);
+    server.call(Method::GET, "/v2/account", bearer.clone(), None).await.assert_error(404, 5, "Account not found.");
+    let body = serde_json::json!({ "token": refresh_token }).to_string();
+    server
+        .call(Method::POST, "/v2/account/session/refresh", KEY, Some(&body))
+        .await
+        .assert_error(404, 5, "User account not found.");
+    // Writes of every kind are refused before they reach the database.
+    server
+        .call(Method::POST, "/v2/group", bearer.clone(), Some(r#"{"name":"ghost group","open":true}"#))
+        .await
+        .assert_error(404, 5, "Account not found.");
+    let write = r#"{"objects":[{"collection":"c","key":"k","value":"{}"}]}"#;
+    server.call(Method::PUT, "/v2/storage", bearer.clone(), Some(write)).await.assert_error(404, 5, "Account not found.");
+    match server.socket(&format!("token={token}")).await {
+        Err((status, _)) => assert_eq!(status, 401),
+        Ok(_) => panic!("no socket for a deleted account"),
+    }
+}
+
+async fn deleted_account_writes_nothing_across_restarts(kind: TestBackend) {
+    let Some(server) = TestServer::start(kind).await else { return };
+    let user = server.new_user().await;
+    server.call(Method::DELETE, "/v2/account", user.auth(), None).await.ok();
+    // A token issued in the deletion's second stays valid on Nakama and finds no account; one
+    // issued now behaves the same, whatever second the deletion fell in.
+    let pair = server.running().core().issue_tokens(user.id, &user.username, Default::default()).unwrap();
+    assert_deleted_answers(&server, &pair.token, &pair.refresh_token).await;
+
+    let server = server.restart().await;
+    assert_deleted_answers(&server, &pair.token, &pair.refresh_token).await;
+    let viewer = server.new_user().await;
+    let groups = server.call(Method::GET, "/v2/group?name=ghost%25", viewer.auth(), None).await.ok();
+    assert!(groups.get("groups").is_none(), "no group was created: {groups}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn deleted_account_writes_nothing_across_restarts_sqlite() {
+    deleted_account_writes_nothing_across_restarts(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn deleted_account_writes_nothing_across_restarts_postgres() {
+    deleted_account_writes_nothing_across_restarts(TestBackend::Postgres).await;
+}
+
+async fn logouts_survive_restarts(kind: TestBackend) {
+    let Some(server) = TestServer::start(kind).await else { return };
+    // One user logs out one token; another logs out everywhere.
+    let one = server.auth_device("device-restart-001", None).await;
+    let all = server.auth_device("device-restart-002", None).await;
+    let kept = server.auth_device("device-restart-003", None).await;
+    let token = one["token"].as_str().unwrap();
+    let body = serde_json::json!({ "token": token, "refresh_token": one["refresh_token"] }).to_string();
+    server.call(Method::POST, "/v2/session/logout", Auth::Bearer(token), Some(&body)).await.ok();
+    server.call(Method::POST, "/v2/session/logout", Auth::Bearer(all["token"].as_str().unwrap()), Some("{}")).await.ok();
+
+    let server = server.restart().await;
+    for s in [&one, &all] {
+        let token = s["token"].as_str().unwrap();
+        server.call(Method::GET, "/v2/account", Auth::Bearer(token), None).await.assert_error(401, 16, "Auth token invalid");
+        let body = serde_json::json!({ "token": s["refresh_token"] }).to_string();
+        server
+            .call(Method::POST, "/v2/account/session/refresh", KEY, Some(&body))
+            .await
+            .assert_error(401, 16, "Refresh token invalid or expired.");
+    }
+    // Tokens nobody revoked still work after the restart.
+    server.call(Method::GET, "/v2/account", Auth::Bearer(kept["token"].as_str().unwrap()), None).await.ok();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn logouts_survive_restarts_sqlite() {
+    logouts_survive_restarts(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn logouts_survive_restarts_postgres() {
+    logouts_survive_restarts(TestBackend::Postgres).await;
+}
