@@ -3,14 +3,13 @@
 //! groups them with Nakama's default algorithm, and each matched session is sent
 //! `matchmaker_matched` with a token that creates a relayed match on first join.
 //!
-//! Ownership: [`Matchmaker`] owns the pool behind one `std::sync::Mutex`, held for pool changes
+//! Ownership: [`Matchmaker`] owns the pool behind one mutex (parking_lot: no poisoning), held for pool changes
 //! and for a whole pass (pure computation, never across `.await`); delivery happens after the
 //! lock is released.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
     hash::{BuildHasherDefault, Hasher},
-    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -18,6 +17,7 @@ use kizuna_proto::{
     api,
     realtime::{self, envelope::Message, matchmaker_matched, Envelope, MatchmakerMatched, UserPresence},
 };
+use parking_lot::Mutex;
 use uuid::Uuid;
 
 use crate::{
@@ -300,7 +300,7 @@ impl Matchmaker {
             string_properties: request.string_properties,
             numeric_properties: request.numeric_properties,
         };
-        let mut pool = self.pool.lock().expect("matchmaker lock");
+        let mut pool = self.pool.lock();
         if pool.by_session.get(&session).is_some_and(|held| held.len() >= self.config.max_tickets) {
             return None;
         }
@@ -310,13 +310,13 @@ impl Matchmaker {
 
     /// How many tickets wait in the pool.
     pub fn ticket_count(&self) -> usize {
-        self.pool.lock().expect("matchmaker lock").tickets.len()
+        self.pool.lock().tickets.len()
     }
 
     /// One pass of Nakama's default algorithm. Returns the matched groups (each: the candidates
     /// it gathered, then the searching ticket's own entries), already removed from the pool.
     pub fn process(&self) -> Vec<Vec<Matched>> {
-        let mut guard = self.pool.lock().expect("matchmaker lock");
+        let mut guard = self.pool.lock();
         let pool = &mut *guard;
         let cfg = &self.config;
         let started = Instant::now();
@@ -524,7 +524,7 @@ impl Core {
         if ticket.is_empty() {
             return Err(Error::invalid("Invalid matchmaker ticket"));
         }
-        let mut pool = self.inner.matchmaker.pool.lock().expect("matchmaker lock");
+        let mut pool = self.inner.matchmaker.pool.lock();
         let owned = pool.seqs.get(ticket).and_then(|seq| pool.tickets.get(seq)).is_some_and(|t| t.party_id.is_empty() && t.owner == Some(session.id));
         if !owned {
             return Err(Error::invalid("Matchmaker ticket not found"));
@@ -535,7 +535,7 @@ impl Core {
 
     /// Removes every ticket holding a session (it disconnected).
     pub(crate) fn matchmaker_remove_session(&self, session: SessionId) {
-        let mut pool = self.inner.matchmaker.pool.lock().expect("matchmaker lock");
+        let mut pool = self.inner.matchmaker.pool.lock();
         let held: Vec<Seq> = pool.by_session.get(&session).map(|h| h.iter().copied().collect()).unwrap_or_default();
         for seq in held {
             pool.remove_seq(seq);
@@ -544,7 +544,7 @@ impl Core {
 
     /// `GET /v2/matchmaker/stats`: the figures of the latest pass.
     pub fn matchmaker_stats(&self) -> api::MatchmakerStats {
-        self.inner.matchmaker.pool.lock().expect("matchmaker lock").stats.clone()
+        self.inner.matchmaker.pool.lock().stats.clone()
     }
 
     /// Runs one matchmaking pass and tells every matched session: its own ticket, everyone
@@ -615,7 +615,7 @@ mod tests {
     fn pool_of(tickets: Vec<Ticket>, config: MatchmakerConfig) -> Matchmaker {
         let mm = Matchmaker::new(config);
         {
-            let mut pool = mm.pool.lock().unwrap();
+            let mut pool = mm.pool.lock();
             for t in tickets {
                 pool.insert(t);
             }
@@ -642,7 +642,7 @@ mod tests {
         assert!(mm.process().is_empty());
         let groups = mm.process();
         assert_eq!(ids(&groups), vec![vec!["t0", "t1", "t2"]]);
-        assert!(mm.pool.lock().unwrap().tickets.is_empty());
+        assert!(mm.pool.lock().tickets.is_empty());
         // Exactly max_count players match on the first pass.
         let mm = pool_of((0..4).map(|i| ticket(&format!("t{i}"), 1, 2, 2, 1, i)).collect(), MatchmakerConfig::default());
         let groups = mm.process();
@@ -666,7 +666,7 @@ mod tests {
         let mm = pool_of(tickets, MatchmakerConfig { max_intervals: 1, ..MatchmakerConfig::default() });
         let groups = mm.process();
         assert_eq!(ids(&groups), vec![vec!["c1", "c2", "c3", "t"]]);
-        assert!(mm.pool.lock().unwrap().seqs.contains_key("c0"));
+        assert!(mm.pool.lock().seqs.contains_key("c0"));
     }
 
     #[test]
@@ -702,7 +702,7 @@ mod tests {
         // d searches first (oldest) and finds no one in "us"; b's query (`*`) then finds d:
         // matching is one-directional unless rev_precision is on.
         assert_eq!(ids(&groups), vec![vec!["a", "c"], vec!["b", "d"]]);
-        let pool = mm.pool.lock().unwrap();
+        let pool = mm.pool.lock();
         assert!(pool.tickets.is_empty() && pool.seqs.is_empty() && pool.keywords.is_empty() && pool.by_session.is_empty() && pool.active.is_empty());
     }
 

@@ -8,13 +8,11 @@
 //! revocation is also written to the database before it is acknowledged and loaded again at
 //! start-up ([`Core::restore_sessions`]), so a logout or a deletion survives a restart.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-};
+use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use parking_lot::Mutex;
 use kizuna_store::session::{Revocation, RevocationKind};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -173,20 +171,14 @@ fn token_row(kind: Kind, user: Uuid, tid: &str, now: i64, exp: i64) -> Revocatio
     Revocation { user_id: user, kind, token_id: tid.to_owned(), create_time: time(now), expire_time: time(exp) }
 }
 
-/// A poisoned lock only means another thread panicked while holding it; every update below
-/// leaves the maps consistent, so the state is still good.
-fn lock(state: &Mutex<CacheState>) -> std::sync::MutexGuard<'_, CacheState> {
-    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl SessionCache {
     /// The deletion mark wins over every other answer for session tokens.
     fn is_deleted(&self, user: Uuid) -> bool {
-        lock(&self.state).deleted.contains_key(&user)
+        self.state.lock().deleted.contains_key(&user)
     }
 
     fn is_valid(&self, kind: Kind, user: Uuid, tid: &str, exp: i64, lifetime: i64) -> bool {
-        let state = lock(&self.state);
+        let state = self.state.lock();
         let revoked = match kind {
             Kind::Session => &state.revoked_session,
             Kind::Refresh => &state.revoked_refresh,
@@ -204,7 +196,7 @@ impl SessionCache {
 
     /// Applies revocations (fresh ones, or those loaded at start-up).
     fn apply(&self, rows: &[Revocation]) {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         for r in rows {
             let until = r.expire_time.timestamp();
             match r.kind {
@@ -241,7 +233,7 @@ impl SessionCache {
             create_time: time(now),
             expire_time: time(now + max_lifetime),
         }];
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         if let Some(recent) = state.recent.remove(&user) {
             for t in recent.into_iter().filter(|t| t.second >= now) {
                 rows.push(token_row(Kind::Session, user, &t.tid, now, t.session_exp));
@@ -253,7 +245,7 @@ impl SessionCache {
 
     /// Records a token pair issued at `second`, keeping only this second's tokens per user.
     fn issued(&self, user: Uuid, token: RecentToken) {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         let recent = state.recent.entry(user).or_default();
         recent.retain(|t| t.second >= token.second);
         recent.push(token);
@@ -262,7 +254,7 @@ impl SessionCache {
     /// Forgets entries that can no longer matter: revoked ids past their expiry, and marks
     /// older than the longest token lifetime.
     pub(crate) fn sweep(&self, now: i64) {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         state.revoked_session.retain(|_, exp| *exp > now);
         state.revoked_refresh.retain(|_, exp| *exp > now);
         state.invalid_before.retain(|_, (_, until)| *until > now);

@@ -112,3 +112,19 @@ server_test!(deleting_the_account_disconnects_its_sockets, |server| {
     // And the token can no longer open one.
     assert_eq!(server.socket(&format!("token={token}")).await.err().map(|e| e.0), Some(401));
 });
+
+server_test!(a_pipelining_client_that_reads_gets_every_answer, |server| {
+    let token = server.new_user_token().await;
+    for format in ["json", "protobuf"] {
+        let mut socket = server.socket(&format!("token={token}&format={format}")).await.unwrap();
+        // Far more requests at once than the outgoing queue holds (64): the server stops reading
+        // while the queue is full instead of closing a client that reads its answers.
+        let n = 600;
+        for i in 0..n {
+            socket.send(json!({"cid": i.to_string(), "ping": {}})).await;
+        }
+        for i in 0..n {
+            assert_eq!(socket.recv().await, json!({"cid": i.to_string(), "pong": {}}), "{format}");
+        }
+    }
+});

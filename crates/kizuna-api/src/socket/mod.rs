@@ -143,6 +143,15 @@ async fn serve(s: ApiState, socket: WebSocket, user_id: uuid::Uuid, username: St
     let mut close_rx = close;
     let mut deadline = tokio::time::Instant::now() + config.pong_wait;
     loop {
+        // Backpressure: a client that sends faster than it reads is not read from until its
+        // answers have drained; only one that stops reading is closed (by the write deadline).
+        let room = tokio::select! {
+            room = handle.wait_for_room() => room,
+            _ = async { close_rx.wait_for(|r| r.is_some()).await.is_ok() } => break,
+        };
+        if !room {
+            break;
+        }
         let frame = tokio::select! {
             frame = tokio::time::timeout_at(deadline, stream.next()) => frame,
             _ = async { close_rx.wait_for(|r| r.is_some()).await.is_ok() } => break,

@@ -1,7 +1,7 @@
 //! Realtime state shared by every socket feature (Nakama `session_registry.go`,
 //! `message_router.go`): live sessions, their outbound queues, and delivery of envelopes.
 //!
-//! Ownership: [`Sessions`] owns the registry map (a `std::sync::RwLock`, held only for map
+//! Ownership: [`Sessions`] owns the registry map (a `parking_lot::RwLock` (no poisoning), held only for map
 //! operations, never across `.await`). Each session's outbound queue is a bounded channel owned by
 //! that session's writer task at the edge; senders here only `try_send`, and a full queue closes
 //! the session (as Nakama does) instead of blocking the sender or dropping messages.

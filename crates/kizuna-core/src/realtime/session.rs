@@ -2,10 +2,11 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, OnceLock, RwLock},
+    sync::{Arc, OnceLock},
 };
 
 use bytes::Bytes;
+use parking_lot::RwLock;
 use kizuna_proto::{json, realtime::Envelope};
 use prost::Message;
 use tokio::sync::{mpsc, watch};
@@ -120,20 +121,38 @@ impl SessionHandle {
 
     /// Queues a message without waiting. A full queue closes the session, as Nakama does; a
     /// closed one means the session is already going away. Returns whether it was queued.
+    ///
+    /// The session's own answers cannot fill the queue: its reader waits for room before it
+    /// reads the next request ([`SessionHandle::wait_for_room`]), so only pushes to a client that
+    /// stopped reading overflow it.
     pub fn send(&self, message: Arc<Outgoing>) -> bool {
         match self.queue.try_send(message) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(session = %self.id, user = %self.user_id, "session outgoing queue full, closing");
-                self.close(CloseReason::QueueFull);
+                // Logged once per session: every later push to it fails the same way.
+                if self.close(CloseReason::QueueFull) {
+                    tracing::warn!(session = %self.id, user = %self.user_id, "session outgoing queue full, closing");
+                }
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 
-    /// Asks the session to close (first reason wins).
-    pub fn close(&self, reason: CloseReason) {
+    /// Waits until at least half of the outgoing queue is free (backpressure on the session's
+    /// own requests: the reader calls this before reading the next one). Returns false when the
+    /// session's writer is gone.
+    pub async fn wait_for_room(&self) -> bool {
+        let half = (self.queue.max_capacity() / 2).max(1);
+        if self.queue.capacity() >= half {
+            return true;
+        }
+        // Permits are only held to learn that the room exists; dropping them frees it again.
+        self.queue.reserve_many(half).await.is_ok()
+    }
+
+    /// Asks the session to close (first reason wins). Returns whether this call set the reason.
+    pub fn close(&self, reason: CloseReason) -> bool {
         self.close.send_if_modified(|current| {
             if current.is_none() {
                 *current = Some(reason);
@@ -141,7 +160,7 @@ impl SessionHandle {
             } else {
                 false
             }
-        });
+        })
     }
 }
 
@@ -156,13 +175,13 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn add(&self, handle: SessionHandle) {
-        self.by_user.write().expect("sessions lock").entry(handle.user_id).or_default().push(handle.id);
-        self.by_id.write().expect("sessions lock").insert(handle.id, handle);
+        self.by_user.write().entry(handle.user_id).or_default().push(handle.id);
+        self.by_id.write().insert(handle.id, handle);
     }
 
     pub fn remove(&self, id: SessionId) -> Option<SessionHandle> {
-        let handle = self.by_id.write().expect("sessions lock").remove(&id)?;
-        let mut by_user = self.by_user.write().expect("sessions lock");
+        let handle = self.by_id.write().remove(&id)?;
+        let mut by_user = self.by_user.write();
         if let Some(ids) = by_user.get_mut(&handle.user_id) {
             ids.retain(|s| *s != id);
             if ids.is_empty() {
@@ -175,24 +194,24 @@ impl Sessions {
     }
 
     pub fn get(&self, id: SessionId) -> Option<SessionHandle> {
-        self.by_id.read().expect("sessions lock").get(&id).cloned()
+        self.by_id.read().get(&id).cloned()
     }
 
     /// Every live session of a user.
     pub fn of_user(&self, user_id: Uuid) -> Vec<SessionHandle> {
-        let ids = self.by_user.read().expect("sessions lock").get(&user_id).cloned().unwrap_or_default();
-        let by_id = self.by_id.read().expect("sessions lock");
+        let ids = self.by_user.read().get(&user_id).cloned().unwrap_or_default();
+        let by_id = self.by_id.read();
         ids.iter().filter_map(|id| by_id.get(id).cloned()).collect()
     }
 
     pub fn count(&self) -> usize {
-        self.by_id.read().expect("sessions lock").len()
+        self.by_id.read().len()
     }
 
     /// Sends one message to each of `ids` that is live here, under one read of the registry and
     /// without copying handles; returns how many queued it.
     pub fn send_to_sessions(&self, ids: impl IntoIterator<Item = SessionId>, message: &Arc<Outgoing>) -> usize {
-        let by_id = self.by_id.read().expect("sessions lock");
+        let by_id = self.by_id.read();
         ids.into_iter().filter(|id| by_id.get(id).is_some_and(|h| h.send(message.clone()))).count()
     }
 
@@ -217,7 +236,7 @@ impl Sessions {
 
     /// Closes every session (server shutdown).
     pub fn close_all(&self, reason: CloseReason) {
-        for handle in self.by_id.read().expect("sessions lock").values() {
+        for handle in self.by_id.read().values() {
             handle.close(reason.clone());
         }
     }

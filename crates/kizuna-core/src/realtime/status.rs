@@ -1,9 +1,8 @@
 //! Who follows whose status (Nakama `status_registry.go`). Following is per session.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::RwLock,
-};
+use std::collections::{HashMap, HashSet};
+
+use parking_lot::RwLock;
 
 use uuid::Uuid;
 
@@ -25,7 +24,7 @@ struct FollowState {
 
 impl StatusFollows {
     pub fn follow(&self, session: SessionId, users: &[Uuid]) {
-        let mut s = self.state.write().expect("status lock");
+        let mut s = self.state.write();
         for user in users {
             s.followers.entry(*user).or_default().insert(session);
             s.following.entry(session).or_default().insert(*user);
@@ -33,7 +32,7 @@ impl StatusFollows {
     }
 
     pub fn unfollow(&self, session: SessionId, users: &[Uuid]) {
-        let mut s = self.state.write().expect("status lock");
+        let mut s = self.state.write();
         for user in users {
             if let Some(set) = s.followers.get_mut(user) {
                 set.remove(&session);
@@ -53,12 +52,12 @@ impl StatusFollows {
     /// Drops every follow of a session (disconnect).
     pub fn unfollow_all(&self, session: SessionId) {
         let users: Vec<Uuid> =
-            self.state.read().expect("status lock").following.get(&session).map(|s| s.iter().copied().collect()).unwrap_or_default();
+            self.state.read().following.get(&session).map(|s| s.iter().copied().collect()).unwrap_or_default();
         self.unfollow(session, &users);
     }
 
     /// Sessions following `user`.
     pub fn followers(&self, user: Uuid) -> Vec<SessionId> {
-        self.state.read().expect("status lock").followers.get(&user).map(|s| s.iter().copied().collect()).unwrap_or_default()
+        self.state.read().followers.get(&user).map(|s| s.iter().copied().collect()).unwrap_or_default()
     }
 }

@@ -6,10 +6,9 @@
 //! followers, stream events to stream members). Delivery is therefore synchronous and in order;
 //! sending never blocks (session queues are `try_send`).
 
-use std::{
-    collections::{hash_map::Entry, HashMap, HashSet},
-    sync::RwLock,
-};
+use std::collections::{hash_map::Entry, HashMap, HashSet};
+
+use parking_lot::RwLock;
 
 use uuid::Uuid;
 
@@ -191,7 +190,7 @@ impl State {
 
 impl Tracker for LocalTracker {
     fn track(&self, presence: Presence) -> (bool, PresenceEvent) {
-        let mut state = self.state.write().expect("tracker lock");
+        let mut state = self.state.write();
         let exists = state.by_stream.get(&presence.stream).is_some_and(|m| m.contains_key(&presence.session_id));
         if exists {
             return (false, PresenceEvent::default());
@@ -202,23 +201,23 @@ impl Tracker for LocalTracker {
     }
 
     fn update(&self, presence: Presence) -> PresenceEvent {
-        let mut state = self.state.write().expect("tracker lock");
+        let mut state = self.state.write();
         let stream = presence.stream.clone();
         let old = state.insert(presence.clone());
         visible_event(&stream, vec![presence], old.into_iter().collect())
     }
 
     fn untrack(&self, session: SessionId, stream: &Stream) -> PresenceEvent {
-        let removed = self.state.write().expect("tracker lock").remove(session, stream);
+        let removed = self.state.write().remove(session, stream);
         visible_event(stream, Vec::new(), removed.into_iter().collect())
     }
 
     fn untrack_session(&self, session: SessionId) -> Vec<PresenceEvent> {
-        self.state.write().expect("tracker lock").remove_session_where(session, |_| true)
+        self.state.write().remove_session_where(session, |_| true)
     }
 
     fn list(&self, stream: &Stream, include_hidden: bool) -> Vec<Presence> {
-        let state = self.state.read().expect("tracker lock");
+        let state = self.state.read();
         let mut list: Vec<Presence> = state
             .by_stream
             .get(stream)
@@ -229,22 +228,22 @@ impl Tracker for LocalTracker {
     }
 
     fn get(&self, session: SessionId, stream: &Stream) -> Option<Presence> {
-        self.state.read().expect("tracker lock").by_stream.get(stream)?.get(&session).cloned()
+        self.state.read().by_stream.get(stream)?.get(&session).cloned()
     }
 
     fn session_ids(&self, stream: &Stream) -> Vec<SessionId> {
-        let state = self.state.read().expect("tracker lock");
+        let state = self.state.read();
         state.by_stream.get(stream).map(|m| m.keys().copied().collect()).unwrap_or_default()
     }
 
     fn streams_of_mode(&self, mode: u8) -> Vec<(Stream, usize)> {
-        let state = self.state.read().expect("tracker lock");
+        let state = self.state.read();
         let Some(streams) = state.by_mode.get(&mode) else { return Vec::new() };
         streams.iter().map(|s| (s.clone(), state.by_stream.get(s).map_or(0, HashMap::len))).collect()
     }
 
     fn untrack_modes(&self, session: SessionId, modes: &[u8], keep: &Stream) -> Vec<PresenceEvent> {
-        let mut state = self.state.write().expect("tracker lock");
+        let mut state = self.state.write();
         state.remove_session_where(session, |s| s != keep && modes.contains(&s.mode))
     }
 }
