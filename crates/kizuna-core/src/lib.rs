@@ -67,13 +67,13 @@ struct Inner {
     /// Status follows of sessions.
     follows: realtime::StatusFollows,
     /// The matchmaker's pool of tickets.
-    matchmaker: matchmaker::Matchmaker,
+    matchmaker: matchmaker::MatchmakerOwner,
 }
 
 impl Core {
     pub fn new(store: Store, config: CoreConfig) -> Core {
         let session_keys = session::Keys::new(&config.session);
-        let matchmaker = matchmaker::Matchmaker::new(config.matchmaker.clone());
+        let matchmaker = matchmaker::MatchmakerOwner::spawn(matchmaker::Matchmaker::new(config.matchmaker.clone()));
         Core {
             inner: Arc::new(Inner {
                 store,
@@ -102,7 +102,7 @@ impl Core {
         RealtimeGauges {
             sessions: self.sessions().count(),
             relayed_matches: self.inner.tracker.streams_of_mode(realtime::tracker::mode::MATCH_RELAYED).len(),
-            matchmaker_tickets: self.inner.matchmaker.ticket_count(),
+            matchmaker_tickets: self.inner.matchmaker.pool().ticket_count(),
         }
     }
 

@@ -3,13 +3,21 @@
 //! groups them with Nakama's default algorithm, and each matched session is sent
 //! `matchmaker_matched` with a token that creates a relayed match on first join.
 //!
-//! Ownership: [`Matchmaker`] owns the pool behind one mutex (parking_lot: no poisoning), held for pool changes
-//! and for a whole pass (pure computation, never across `.await`); delivery happens after the
-//! lock is released.
+//! Ownership: [`Matchmaker`] owns the pool behind one mutex, held for pool changes and for a
+//! whole pass (pure computation). In a server, only [`MatchmakerOwner`]'s thread calls it: adds,
+//! removals, disconnects and passes queue up there, so a long pass never blocks an async worker,
+//! and a panic in one job is caught and logged without breaking later ones. The figures other
+//! threads read (ticket count, stats) sit outside the pool lock. Delivery happens on the caller's
+//! side after a pass.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
     hash::{BuildHasherDefault, Hasher},
+    panic::AssertUnwindSafe,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        mpsc, Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -152,7 +160,6 @@ struct Pool {
     by_session: HashMap<SessionId, SeqSet>,
     /// (created, completed) of the latest matched entries, in Unix nanoseconds.
     completions: VecDeque<(i64, i64)>,
-    stats: api::MatchmakerStats,
 }
 
 impl Pool {
@@ -211,6 +218,10 @@ impl Pool {
 pub struct Matchmaker {
     config: MatchmakerConfig,
     pool: Mutex<Pool>,
+    /// Tickets in the pool, updated after every change (read without the pool lock).
+    tickets: AtomicUsize,
+    /// The figures of the latest pass (read without the pool lock).
+    stats: Mutex<api::MatchmakerStats>,
 }
 
 /// One matched player, as the pass hands it to delivery.
@@ -264,7 +275,7 @@ const MAX_TRIM_SETS: usize = 1024;
 
 impl Matchmaker {
     pub fn new(config: MatchmakerConfig) -> Matchmaker {
-        Matchmaker { config, pool: Mutex::new(Pool::default()) }
+        Matchmaker { config, ..Matchmaker::default() }
     }
 
     /// Adds a solo ticket for `entry`'s session; `None` when the session holds too many.
@@ -305,12 +316,39 @@ impl Matchmaker {
             return None;
         }
         pool.insert(ticket);
+        self.tickets.store(pool.tickets.len(), Ordering::Relaxed);
         Some(id)
+    }
+
+    /// Removes `ticket` if it is a solo ticket of `session`; returns whether it did.
+    pub fn remove_owned(&self, session: SessionId, ticket: &str) -> bool {
+        let mut pool = self.pool.lock();
+        let owned = pool.seqs.get(ticket).and_then(|seq| pool.tickets.get(seq)).is_some_and(|t| t.party_id.is_empty() && t.owner == Some(session));
+        if owned {
+            pool.remove(ticket);
+            self.tickets.store(pool.tickets.len(), Ordering::Relaxed);
+        }
+        owned
+    }
+
+    /// Removes every ticket holding `session`.
+    pub fn remove_session(&self, session: SessionId) {
+        let mut pool = self.pool.lock();
+        let held: Vec<Seq> = pool.by_session.get(&session).map(|h| h.iter().copied().collect()).unwrap_or_default();
+        for seq in held {
+            pool.remove_seq(seq);
+        }
+        self.tickets.store(pool.tickets.len(), Ordering::Relaxed);
     }
 
     /// How many tickets wait in the pool.
     pub fn ticket_count(&self) -> usize {
-        self.pool.lock().tickets.len()
+        self.tickets.load(Ordering::Relaxed)
+    }
+
+    /// The figures of the latest pass.
+    pub fn stats(&self) -> api::MatchmakerStats {
+        self.stats.lock().clone()
     }
 
     /// One pass of Nakama's default algorithm. Returns the matched groups (each: the candidates
@@ -465,7 +503,8 @@ impl Matchmaker {
             }
             groups.push(group);
         }
-        pool.stats = api::MatchmakerStats {
+        self.tickets.store(pool.tickets.len(), Ordering::Relaxed);
+        *self.stats.lock() = api::MatchmakerStats {
             ticket_count: ticket_count as i32,
             oldest_ticket_create_time: oldest.map(nanos_to_timestamp),
             completions: pool
@@ -481,10 +520,65 @@ impl Matchmaker {
     }
 }
 
+/// A job for the pool's owner thread.
+type Job = Box<dyn FnOnce(&Matchmaker) + Send>;
+
+/// The one thread that works on a node's matchmaker pool. Async callers queue jobs and await
+/// their answers; fire-and-forget jobs (disconnects) just queue. The thread ends when the last
+/// handle is dropped.
+pub struct MatchmakerOwner {
+    pool: Arc<Matchmaker>,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl MatchmakerOwner {
+    /// Starts the owner thread for `pool`.
+    pub fn spawn(pool: Matchmaker) -> MatchmakerOwner {
+        let pool = Arc::new(pool);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let owned = pool.clone();
+        std::thread::Builder::new()
+            .name("kizuna-matchmaker".into())
+            .spawn(move || {
+                for job in queue {
+                    // A panic is confined to its job: the pool lock does not poison, and the
+                    // next job runs as usual.
+                    if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| job(&owned))) {
+                        let what = panic.downcast_ref::<&str>().copied().or_else(|| panic.downcast_ref::<String>().map(String::as_str));
+                        tracing::error!(panic = what.unwrap_or("?"), "matchmaker job panicked");
+                    }
+                }
+            })
+            .expect("start the matchmaker thread");
+        MatchmakerOwner { pool, jobs }
+    }
+
+    /// Runs `f` on the owner thread and returns its result; `None` if the job panicked.
+    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce(&Matchmaker) -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |mm: &Matchmaker| {
+                let _ = tx.send(f(mm));
+            }))
+            .ok()?;
+        rx.await.ok()
+    }
+
+    /// Queues `f` without waiting for it.
+    pub fn post(&self, f: impl FnOnce(&Matchmaker) + Send + 'static) {
+        let _ = self.jobs.send(Box::new(f));
+    }
+
+    /// The pool, for reads that need no lock (ticket count, stats).
+    pub fn pool(&self) -> &Matchmaker {
+        &self.pool
+    }
+}
+
 impl Core {
     /// `matchmaker_add`: validates the counts (Nakama's order and messages), parses the query
     /// (empty means `*`), and adds a solo ticket for the session.
-    pub fn matchmaker_add(&self, session: &SessionHandle, add: realtime::MatchmakerAdd) -> Result<realtime::MatchmakerTicket, Error> {
+    pub async fn matchmaker_add(&self, session: &SessionHandle, add: realtime::MatchmakerAdd) -> Result<realtime::MatchmakerTicket, Error> {
         if add.min_count < 2 {
             return Err(Error::invalid("Invalid minimum count, must be >= 2"));
         }
@@ -512,7 +606,7 @@ impl Core {
             string_properties: add.string_properties,
             numeric_properties: add.numeric_properties,
         };
-        let Some(ticket) = self.inner.matchmaker.add(entry, request) else {
+        let Some(ticket) = self.inner.matchmaker.run(move |mm| mm.add(entry, request)).await.flatten() else {
             tracing::debug!(session = %session.id, "matchmaker too many tickets");
             return Err(Error::Internal { message: "Error adding to matchmaker".into(), source: None });
         };
@@ -520,38 +614,32 @@ impl Core {
     }
 
     /// `matchmaker_remove`: only a solo ticket of this session.
-    pub fn matchmaker_remove(&self, session: &SessionHandle, ticket: &str) -> Result<(), Error> {
+    pub async fn matchmaker_remove(&self, session: &SessionHandle, ticket: &str) -> Result<(), Error> {
         if ticket.is_empty() {
             return Err(Error::invalid("Invalid matchmaker ticket"));
         }
-        let mut pool = self.inner.matchmaker.pool.lock();
-        let owned = pool.seqs.get(ticket).and_then(|seq| pool.tickets.get(seq)).is_some_and(|t| t.party_id.is_empty() && t.owner == Some(session.id));
-        if !owned {
+        let (session_id, ticket_id) = (session.id, ticket.to_owned());
+        if !self.inner.matchmaker.run(move |mm| mm.remove_owned(session_id, &ticket_id)).await.unwrap_or(false) {
             return Err(Error::invalid("Matchmaker ticket not found"));
         }
-        pool.remove(ticket);
         Ok(())
     }
 
     /// Removes every ticket holding a session (it disconnected).
     pub(crate) fn matchmaker_remove_session(&self, session: SessionId) {
-        let mut pool = self.inner.matchmaker.pool.lock();
-        let held: Vec<Seq> = pool.by_session.get(&session).map(|h| h.iter().copied().collect()).unwrap_or_default();
-        for seq in held {
-            pool.remove_seq(seq);
-        }
+        self.inner.matchmaker.post(move |mm| mm.remove_session(session));
     }
 
     /// `GET /v2/matchmaker/stats`: the figures of the latest pass.
     pub fn matchmaker_stats(&self) -> api::MatchmakerStats {
-        self.inner.matchmaker.pool.lock().stats.clone()
+        self.inner.matchmaker.pool().stats()
     }
 
     /// Runs one matchmaking pass and tells every matched session: its own ticket, everyone
     /// matched with it, and a token for a new relayed match. Returns how many matches formed.
     /// The server calls this every `matchmaker.interval_sec`.
-    pub fn matchmaker_process(&self) -> usize {
-        let groups = self.inner.matchmaker.process();
+    pub async fn matchmaker_process(&self) -> usize {
+        let Some(groups) = self.inner.matchmaker.run(|mm| mm.process()).await else { return 0 };
         let now = chrono::Utc::now().timestamp();
         for group in &groups {
             let token = self.inner.session_keys.issue_match_token(&format!("{}.", Uuid::new_v4()), now + TOKEN_LIFETIME_SEC);
@@ -704,6 +792,38 @@ mod tests {
         assert_eq!(ids(&groups), vec![vec!["a", "c"], vec!["b", "d"]]);
         let pool = mm.pool.lock();
         assert!(pool.tickets.is_empty() && pool.seqs.is_empty() && pool.keywords.is_empty() && pool.by_session.is_empty() && pool.active.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_does_not_break_the_owner() {
+        let owner = MatchmakerOwner::spawn(Matchmaker::new(MatchmakerConfig::default()));
+        let session = SessionId(Uuid::new_v4());
+        let entry = Entry { user_id: Uuid::new_v4(), session_id: session, username: "u".into() };
+        let request = || TicketRequest {
+            query: Query::parse("*").unwrap(),
+            min_count: 2,
+            max_count: 2,
+            count_multiple: 1,
+            string_properties: HashMap::new(),
+            numeric_properties: HashMap::new(),
+        };
+        let e = entry.clone();
+        let first = owner.run(move |mm| mm.add(e, request())).await.flatten();
+        assert!(first.is_some());
+        // The job panics while holding the pool lock.
+        let panicked = owner
+            .run(|mm| {
+                let _pool = mm.pool.lock();
+                panic!("injected");
+            })
+            .await;
+        assert!(panicked.is_none());
+        // Later jobs (and lock-free reads) work as before.
+        let second = owner.run(move |mm| mm.add(entry, request())).await.flatten();
+        assert!(second.is_some());
+        assert_eq!(owner.pool().ticket_count(), 2);
+        owner.post(move |mm| mm.remove_session(session));
+        assert_eq!(owner.run(|mm| mm.ticket_count()).await, Some(0));
     }
 
     #[test]

@@ -183,7 +183,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
         }
     });
 
-    // A matchmaker pass every matchmaker.interval_sec; passes are CPU work, off the async workers.
+    // A matchmaker pass every matchmaker.interval_sec.
     let matchmaker_core = core.clone();
     let matchmaker_every = Duration::from_secs(config.matchmaker.interval_sec.max(1));
     let mut matchmaker_stop = stopped.clone();
@@ -195,10 +195,8 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
                 _ = tick.tick() => {}
                 _ = matchmaker_stop.wait_for(|s| *s) => break,
             }
-            let core = matchmaker_core.clone();
-            if let Err(e) = tokio::task::spawn_blocking(move || core.matchmaker_process()).await {
-                tracing::error!(error = %e, "matchmaker pass failed");
-            }
+            // The pass runs on the matchmaker's own thread; this task only waits for it.
+            matchmaker_core.matchmaker_process().await;
         }
     });
 

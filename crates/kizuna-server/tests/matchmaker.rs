@@ -32,7 +32,7 @@ server_test!(players_with_matching_queries_are_matched_and_meet_by_token, |cfg| 
     assert!(uuid::Uuid::parse_str(&ta).is_ok() && ta != tb);
     assert_eq!(stats(&server, &a).await, json!({}), "no pass yet");
 
-    assert_eq!(server.running().core().matchmaker_process(), 1);
+    assert_eq!(server.running().core().matchmaker_process().await, 1);
     let ma = sa.next_push("matchmaker_matched").await;
     let mb = sb.next_push("matchmaker_matched").await;
     assert_eq!((ma["ticket"].as_str(), mb["ticket"].as_str()), (Some(ta.as_str()), Some(tb.as_str())));
@@ -64,7 +64,7 @@ server_test!(players_with_matching_queries_are_matched_and_meet_by_token, |cfg| 
     assert_eq!(s["completions"].as_array().map(Vec::len), Some(2));
     assert!(s["oldest_ticket_create_time"].is_string());
     assert_eq!(sc.call(json!({"cid": "r", "matchmaker_remove": {"ticket": tc}})).await, json!({"cid": "r"}));
-    server.running().core().matchmaker_process();
+    server.running().core().matchmaker_process().await;
     let s = stats(&server, &a).await;
     assert_eq!((s.get("ticket_count"), s.get("oldest_ticket_create_time")), (None, None), "an empty pool: zero and unset are omitted");
     assert_eq!(s["completions"].as_array().map(Vec::len), Some(2), "completions are kept");
@@ -79,8 +79,8 @@ server_test!(partial_matches_form_on_the_last_interval, |cfg| { far_timer(cfg) }
         sockets.push(s);
     }
     // Three of at most four: the first pass waits for a fourth, the second (last interval) settles.
-    assert_eq!(server.running().core().matchmaker_process(), 0);
-    assert_eq!(server.running().core().matchmaker_process(), 1);
+    assert_eq!(server.running().core().matchmaker_process().await, 0);
+    assert_eq!(server.running().core().matchmaker_process().await, 1);
     for s in &mut sockets {
         assert_eq!(s.next_push("matchmaker_matched").await["users"].as_array().map(Vec::len), Some(3));
     }
@@ -122,7 +122,7 @@ server_test!(matchmaker_bad_input_limits_and_ownership, |cfg| { far_timer(cfg) }
     // A disconnected session's tickets leave the pool.
     drop(sa);
     tokio::time::timeout(kizuna_testkit::socket::WAIT, server.running().core().sessions().wait_until_gone(a.id)).await.expect("session closed");
-    server.running().core().matchmaker_process();
+    server.running().core().matchmaker_process().await;
     assert_eq!(stats(&server, &b).await.get("ticket_count"), None, "no tickets: 0 is omitted");
     server.call(Method::GET, "/v2/matchmaker/stats", Auth::None, None).await.assert_error(401, 16, "Auth token required");
 });

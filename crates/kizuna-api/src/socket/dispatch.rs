@@ -127,11 +127,11 @@ pub(super) async fn handle(state: &ApiState, session: &SessionHandle, envelope: 
                 reply(session, core_error("", e));
             }
         }
-        Message::MatchmakerAdd(a) => match state.core.matchmaker_add(session, a) {
+        Message::MatchmakerAdd(a) => match state.core.matchmaker_add(session, a).await {
             Ok(t) => reply(session, Envelope { cid, message: Some(Message::MatchmakerTicket(t)) }),
             Err(e) => reply(session, core_error(&cid, e)),
         },
-        Message::MatchmakerRemove(r) => match state.core.matchmaker_remove(session, &r.ticket) {
+        Message::MatchmakerRemove(r) => match state.core.matchmaker_remove(session, &r.ticket).await {
             Ok(()) => reply(session, ack(cid)),
             Err(e) => reply(session, core_error(&cid, e)),
         },
