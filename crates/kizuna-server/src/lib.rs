@@ -202,6 +202,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
 
     let grace = Duration::from_secs(config.shutdown_grace_sec);
     let mut grace_stop = stopped;
+    let shutdown_core = core.clone();
     let task = tokio::spawn(async move {
         let mut http = http;
         let served = tokio::select! {
@@ -215,6 +216,12 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
                 Ok(Ok(()))
             }
         };
+        // Upgraded sockets are not connections the HTTP server waits for: wait for every session
+        // to finish the request it is handling (they were told to close) before the store goes.
+        let sessions = shutdown_core.sessions();
+        if tokio::time::timeout(grace, sessions.wait_until_empty()).await.is_err() {
+            tracing::warn!(sessions = sessions.count(), "shutdown grace period over, sockets still open");
+        }
         if let Some(m) = metrics_task {
             let _ = m.await;
         }

@@ -1,9 +1,10 @@
 //! What must survive a restart: logouts and deleted accounts (issue #18: nothing may be written
-//! for a user who does not exist, and logged-out sessions stay logged out). Each test runs on
-//! SQLite and PostgreSQL.
+//! for a user who does not exist, and logged-out sessions stay logged out), and socket work in
+//! flight at shutdown. Each test runs on SQLite and PostgreSQL.
 
-use kizuna_testkit::{Auth, TestBackend, TestServer};
+use kizuna_testkit::{socket::Received, Auth, TestBackend, TestServer};
 use reqwest::Method;
+use serde_json::json;
 
 const KEY: Auth<'static> = Auth::ServerKey("defaultkey");
 
@@ -90,4 +91,50 @@ async fn logouts_survive_restarts_sqlite() {
 #[tokio::test]
 async fn logouts_survive_restarts_postgres() {
     logouts_survive_restarts(TestBackend::Postgres).await;
+}
+
+async fn shutdown_lets_socket_requests_finish(kind: TestBackend) {
+    let Some(server) = TestServer::start(kind).await else { return };
+    let user = server.new_user().await;
+    let mut socket = server.socket_for(&user, "json").await;
+    let joined = socket.call(json!({"cid": "j", "channel_join": {"target": "shutdown", "type": 1, "persistence": true}})).await;
+    let channel = joined["channel"]["id"].as_str().expect("joined").to_owned();
+    // Many writes in flight when the shutdown starts.
+    for i in 0..100 {
+        let send = json!({"cid": i.to_string(), "channel_message_send": {"channel_id": channel, "content": "{\"n\":1}"}});
+        socket.send(send).await;
+    }
+    let reader = tokio::spawn(async move {
+        let (mut acks, mut errors) = (0, Vec::new());
+        while let Received::Envelope(v) = socket.next().await {
+            if v.get("channel_message_ack").is_some() {
+                acks += 1;
+            } else if v.get("error").is_some() {
+                errors.push(v);
+            }
+        }
+        (acks, errors)
+    });
+    let core = server.running().core().clone();
+    let server = server.restart().await;
+    // The old server's shutdown returned only after every session had finished and left.
+    assert_eq!(core.sessions().count(), 0);
+    let (acks, errors) = reader.await.unwrap();
+    // Every request was answered with its result or not read at all; none failed on a closed store.
+    assert!(errors.is_empty(), "{errors:?}");
+    let id = channel.replace('.', "%2E");
+    let history = server.call(Method::GET, &format!("/v2/channel/{id}?limit=100"), user.auth(), None).await.ok();
+    let stored = history["messages"].as_array().map_or(0, Vec::len);
+    assert_eq!(stored, acks, "every acknowledged message is stored, nothing else");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_socket_requests_finish_sqlite() {
+    shutdown_lets_socket_requests_finish(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_socket_requests_finish_postgres() {
+    shutdown_lets_socket_requests_finish(TestBackend::Postgres).await;
 }

@@ -234,6 +234,20 @@ impl Sessions {
         }
     }
 
+    /// Waits until no session is left on this node (shutdown: each session leaves the registry
+    /// only after the request it was handling has finished).
+    pub async fn wait_until_empty(&self) {
+        loop {
+            let notified = self.removed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.count() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Closes every session (server shutdown).
     pub fn close_all(&self, reason: CloseReason) {
         for handle in self.by_id.read().values() {
