@@ -27,6 +27,9 @@ pub enum Error {
     Unimplemented(Message),
     #[error("{0}")]
     DataLoss(Message),
+    /// A dependency (the database) cannot be reached right now.
+    #[error("{0}")]
+    Unavailable(Message),
     /// A server-side failure. `message` is the fixed text the client sees (Nakama's, e.g.
     /// "Error finding or creating user account."); `source` is logged by the edge, never sent.
     #[error("{message}")]
@@ -49,6 +52,7 @@ impl Error {
             Error::FailedPrecondition(_) => 9,
             Error::Unimplemented(_) => 12,
             Error::DataLoss(_) => 15,
+            Error::Unavailable(_) => 14,
             Error::Internal { .. } => 13,
             Error::Unauthenticated(_) => 16,
         }
@@ -65,7 +69,8 @@ impl Error {
             | Error::FailedPrecondition(m)
             | Error::ResourceExhausted(m)
             | Error::Unimplemented(m)
-            | Error::DataLoss(m) => m,
+            | Error::DataLoss(m)
+            | Error::Unavailable(m) => m,
             Error::Internal { message, .. } => message,
         }
     }

@@ -106,6 +106,14 @@ impl Core {
         }
     }
 
+    /// Whether the database answers (readiness).
+    pub async fn database_ready(&self) -> Result<(), Error> {
+        self.inner.store.ping().await.map_err(|e| {
+            tracing::warn!(error = %e, "database not ready");
+            Error::Unavailable("Database unavailable.".into())
+        })
+    }
+
     /// The registry of live socket sessions.
     pub fn sessions(&self) -> &realtime::Sessions {
         &self.inner.realtime_sessions

@@ -161,3 +161,28 @@ server_test!(events_are_accepted_and_need_a_session, |server| {
     assert_eq!((bad.status.as_u16(), bad.body["code"].as_i64()), (400, Some(3)));
     server.call(Method::POST, "/v2/event", Auth::None, Some(body)).await.assert_error(401, 16, "Auth token required");
 });
+
+server_test!(a_corrupt_compressed_body_is_a_bad_request_not_a_size_error, |server| {
+    for encoding in ["gzip", "deflate"] {
+        let r = server
+            .request(Method::POST, "/v2/account/authenticate/device", Auth::ServerKey("defaultkey"))
+            .header("Content-Type", "application/json")
+            .header("Content-Encoding", encoding)
+            .body(b"\x1f\x8b\x08\x00 definitely not a compressed stream".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{encoding}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], 3, "{encoding}");
+        assert_eq!(body["message"], "Request body could not be read or decompressed.", "{encoding}");
+    }
+});
+
+server_test!(readiness_reports_the_database_while_liveness_stays_up, |server| {
+    assert_eq!(server.call(Method::GET, "/readyz", Auth::None, None).await.ok(), serde_json::json!({}));
+    // The database goes away: liveness is still 200, readiness says so.
+    server.running().core().store().close().await;
+    server.call(Method::GET, "/readyz", Auth::None, None).await.assert_error(503, 14, "Database unavailable.");
+    assert_eq!(server.call(Method::GET, "/healthcheck", Auth::None, None).await.status, 200);
+});

@@ -195,6 +195,12 @@ impl Store {
             .collect())
     }
 
+    /// One round trip to the database (readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        crate::dispatch!(self.reader(), pool => { sqlx::query("SELECT 1").execute(pool).await?; });
+        Ok(())
+    }
+
     /// Whether this store is on PostgreSQL (some statements differ, e.g. `FOR UPDATE`).
     pub fn is_postgres(&self) -> bool {
         matches!(self.pools, Pools::Postgres(_))

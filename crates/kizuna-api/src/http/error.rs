@@ -66,7 +66,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Error::Internal { message, source } = &self.0 {
             // Logged once, here; the client sees only the fixed message.
-            tracing::error!(error = ?source, message = %message, "internal error");
+            tracing::error!(error = ?source, client_message = %message, "internal error");
         }
         error_response(self.0.code(), self.0.message())
     }

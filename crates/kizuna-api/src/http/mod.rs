@@ -73,6 +73,7 @@ pub fn router(state: ApiState) -> Router {
     let api = Router::new()
         .route("/", get(|| async { StatusCode::OK }))
         .route("/healthcheck", get(|| async { Empty }))
+        .route("/readyz", get(readiness))
         .merge(account::routes())
         .merge(authenticate::routes())
         .merge(link::routes())
@@ -139,6 +140,16 @@ impl<M: prost::Message + prost::Name> IntoResponse for Proto<M> {
     }
 }
 
+/// `GET /readyz` — readiness (Kizuna only): 200 `{}` while the database answers, otherwise 503
+/// with code 14. `/healthcheck` stays Nakama's liveness answer (always 200).
+async fn readiness(State(s): State<ApiState>) -> Response {
+    match tokio::time::timeout(std::time::Duration::from_secs(2), s.core.database_ready()).await {
+        Ok(Ok(())) => Empty.into_response(),
+        Ok(Err(e)) => ApiError(e).into_response(),
+        Err(_) => ApiError(Error::Unavailable("Database unavailable.".into())).into_response(),
+    }
+}
+
 /// A buffered request: headers, query, path parameters and the body (within the size limit).
 pub struct Req {
     pub(crate) parts: Parts,
@@ -155,9 +166,13 @@ impl FromRequest<ApiState> for Req {
             Ok(params) => params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
             Err(_) => Vec::new(),
         };
-        let body = axum::body::to_bytes(AxumBody::new(body), state.config.max_request_size_bytes)
-            .await
-            .map_err(|_| ApiError(Error::invalid("http: request body too large")))?;
+        let body = axum::body::to_bytes(AxumBody::new(body), state.config.max_request_size_bytes).await.map_err(|e| {
+            // Over the limit is Nakama's message; anything else is a body that could not be read,
+            // such as a corrupt gzip or deflate stream.
+            let too_large = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
+            ApiError(Error::invalid(if too_large { "http: request body too large" } else { "Request body could not be read or decompressed." }))
+        })?;
         Ok(Req { parts, body, path })
     }
 }

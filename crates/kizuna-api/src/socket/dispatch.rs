@@ -44,7 +44,7 @@ fn core_error(cid: &str, e: kizuna_core::Error) -> Envelope {
         kizuna_core::Error::InvalidArgument(_) => code::BAD_INPUT,
         kizuna_core::Error::NotFound(_) => code::MATCH_NOT_FOUND,
         kizuna_core::Error::Internal { source, .. } => {
-            tracing::error!(error = ?source, message = %e, "internal error on socket request");
+            tracing::error!(error = ?source, client_message = %e, "internal error on socket request");
             code::RUNTIME_EXCEPTION
         }
         _ => code::RUNTIME_EXCEPTION,

@@ -202,12 +202,51 @@ describe('transport', () => {
       assert.equal(res.json().user.id, session.user_id);
     });
 
+    it('a corrupt gzip body answers 400 code 3, not the size-limit error', async () => {
+      const good = zlib.gzipSync(JSON.stringify({ id: randomDeviceId() }));
+      const corrupt = Buffer.concat([good.subarray(0, 12), Buffer.from('garbage in the middle'), good.subarray(12)]);
+      const res = await raw('POST', DEVICE_PATH, {
+        headers: { Authorization: basicAuth(), 'Content-Encoding': 'gzip', 'Content-Type': 'application/json' },
+        body: corrupt,
+      });
+      expectErrorResponse(res, {
+        status: 400, code: Code.INVALID_ARGUMENT, message: 'Request body could not be read or decompressed.',
+      });
+    });
+
     it('responses are not compressed when the client does not ask', async () => {
       const { session } = await newUser();
       const res = await raw('GET', '/v2/account', { headers: { Authorization: bearer(session.token) } });
       assert.equal(res.status, 200);
       assert.equal(res.headers['content-encoding'], undefined);
       assert.equal(res.json().user.id, session.user_id);
+    });
+  });
+
+  describe('operations', () => {
+    it('GET /readyz answers 200 {} while the database answers', async () => {
+      const res = await raw('GET', '/readyz');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.json(), {});
+    });
+
+    it('an internal error is logged once, as one JSON line with one "message" key', async () => {
+      const { session } = await newUser();
+      // An empty lang_tag cannot be stored (Nakama's schema): a 500 with a fixed message.
+      const res = await raw('PUT', '/v2/account', {
+        headers: { Authorization: bearer(session.token) }, body: JSON.stringify({ lang_tag: '' }),
+      });
+      assert.equal(res.status, 500);
+      const deadline = Date.now() + 5_000;
+      let line;
+      while (!line && Date.now() < deadline) {
+        line = server.logs().stdout.split('\n').find((l) => l.includes('"internal error"'));
+        if (!line) await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.ok(line, 'the internal error was logged');
+      assert.equal(line.match(/"message":/g).length, 1, line);
+      const entry = JSON.parse(line);
+      assert.equal(entry.client_message ?? entry.fields?.client_message, 'Error while trying to update account.');
     });
   });
 
