@@ -4,6 +4,7 @@
 //! process. Nothing here installs global state; the `kizuna` binary sets up logging.
 
 pub mod config;
+pub mod http;
 pub mod logging;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -125,6 +126,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
             server_key: config.socket.server_key.clone(),
             http_key: config.runtime.http_key.clone(),
             max_request_size_bytes: config.socket.max_request_size_bytes,
+            read_timeout: Duration::from_millis(config.socket.read_timeout_ms),
         }),
         metrics,
         socket: Arc::new(kizuna_api::socket::SocketConfig {
@@ -145,17 +147,22 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
     let (stop, stopped) = watch::channel(false);
 
     let app = kizuna_api::router(state);
-    let mut http_stop = stopped.clone();
+    let limits = http::HttpLimits {
+        read_timeout: Duration::from_millis(config.socket.read_timeout_ms),
+        max_connections: match config.socket.max_connections {
+            0 => http::default_max_connections(),
+            n => n,
+        },
+    };
+    tracing::info!(max_connections = limits.max_connections, "connection limit");
+    let mut socket_stop = stopped.clone();
     let socket_core = core.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listeners.http, app)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|s| *s).await;
-                // Upgraded sockets would otherwise keep the server waiting.
-                socket_core.sessions().close_all(kizuna_core::realtime::CloseReason::ServerDisconnect);
-            })
-            .await
+    // Sockets are told to close as soon as the shutdown starts; they finish their request first.
+    tokio::spawn(async move {
+        let _ = socket_stop.wait_for(|s| *s).await;
+        socket_core.sessions().close_all(kizuna_core::realtime::CloseReason::ServerDisconnect);
     });
+    let http = tokio::spawn(http::serve(listeners.http, app, limits, stopped.clone()));
     let metrics_task = listeners.metrics.map(|listener| {
         let mut metrics_stop = stopped.clone();
         tokio::spawn(async move {
@@ -213,7 +220,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
             } => {
                 tracing::warn!(grace_sec = grace.as_secs(), "shutdown grace period over, dropping open requests");
                 http.abort();
-                Ok(Ok(()))
+                Ok(())
             }
         };
         // Upgraded sockets are not connections the HTTP server waits for: wait for every session
@@ -229,7 +236,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
         let _ = matchmaker.await;
         store.close().await;
         tracing::info!("shutdown complete");
-        served.context("HTTP server task failed")?.context("HTTP server failed")
+        served.context("HTTP server task failed")
     });
 
     Ok(RunningServer { http_addr, metrics_addr, stop, task, core })

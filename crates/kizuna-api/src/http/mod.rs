@@ -56,6 +56,8 @@ pub struct ApiConfig {
     pub http_key: String,
     /// `socket.max_request_size_bytes`.
     pub max_request_size_bytes: usize,
+    /// `socket.read_timeout_ms`: a request body must arrive within this.
+    pub read_timeout: std::time::Duration,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -166,7 +168,11 @@ impl FromRequest<ApiState> for Req {
             Ok(params) => params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
             Err(_) => Vec::new(),
         };
-        let body = axum::body::to_bytes(AxumBody::new(body), state.config.max_request_size_bytes).await.map_err(|e| {
+        let read = axum::body::to_bytes(AxumBody::new(body), state.config.max_request_size_bytes);
+        let Ok(read) = tokio::time::timeout(state.config.read_timeout, read).await else {
+            return Err(ApiError(Error::invalid("Request body was not received in time.")));
+        };
+        let body = read.map_err(|e| {
             // Over the limit is Nakama's message; anything else is a body that could not be read,
             // such as a corrupt gzip or deflate stream.
             let too_large = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
