@@ -68,6 +68,8 @@ struct Inner {
     follows: realtime::StatusFollows,
     /// The matchmaker's pool of tickets.
     matchmaker: matchmaker::MatchmakerOwner,
+    /// Compiled query patterns, shared by matchmaker tickets and match listings.
+    regexes: Arc<query::RegexCache>,
 }
 
 impl Core {
@@ -84,6 +86,7 @@ impl Core {
                 tracker: Box::new(realtime::LocalTracker::default()),
                 follows: realtime::StatusFollows::default(),
                 matchmaker,
+                regexes: Arc::default(),
             }),
         }
     }
@@ -112,6 +115,19 @@ impl Core {
             tracing::warn!(error = %e, "database not ready");
             Error::Unavailable("Database unavailable.".into())
         })
+    }
+
+    /// Parses an untrusted query string. One that holds patterns is compiled on a blocking
+    /// thread, so a costly pattern never holds up an async worker.
+    pub(crate) async fn parse_query(&self, text: &str) -> Result<query::Query, query::ParseError> {
+        let patterns = text != "*" && text.contains(['/', '*', '?']);
+        if !patterns {
+            return query::Query::parse_cached(text, &self.inner.regexes);
+        }
+        let (text, regexes) = (text.to_owned(), self.inner.regexes.clone());
+        tokio::task::spawn_blocking(move || query::Query::parse_cached(&text, &regexes))
+            .await
+            .unwrap_or_else(|e| Err(query::ParseError(format!("query parsing failed: {e}"))))
     }
 
     /// The registry of live socket sessions.

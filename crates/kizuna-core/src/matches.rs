@@ -193,7 +193,7 @@ impl Core {
 
     /// `ListMatches`: relayed matches (and, once the runtime exists, authoritative ones first),
     /// filtered by size. Label and query filters select authoritative matches only.
-    pub fn list_matches(&self, request: &api::ListMatchesRequest) -> Result<api::MatchList, Error> {
+    pub async fn list_matches(&self, request: &api::ListMatchesRequest) -> Result<api::MatchList, Error> {
         let limit = paging::limit_or(request.limit, 10, 100)?;
         let relayed_only = request.authoritative == Some(false);
         if request.label.is_some() && relayed_only {
@@ -218,7 +218,7 @@ impl Core {
             // match exists (none can, yet).
             let counted_first = request.min_size.is_some() || request.max_size.is_some();
             if !counted_first && !query.is_empty() {
-                crate::query::Query::parse(query).map_err(|e| Error::internal("Error listing matches.", e))?;
+                self.parse_query(query).await.map_err(|e| Error::internal("Error listing matches.", e))?;
             }
         }
         // Relayed matches are listed only without label and query filters, and unless

@@ -596,7 +596,8 @@ impl Core {
             return Err(Error::invalid("Invalid count multiple for maximum count, must divide"));
         }
         let query_text = if add.query.is_empty() { "*" } else { add.query.as_str() };
-        let query = Query::parse(query_text).map_err(|e| Error::Internal { message: "Error adding to matchmaker".into(), source: Some(Box::new(e)) })?;
+        let query =
+            self.parse_query(query_text).await.map_err(|e| Error::Internal { message: "Error adding to matchmaker".into(), source: Some(Box::new(e)) })?;
         let entry = Entry { user_id: session.user_id, session_id: session.id, username: session.username.clone() };
         let request = TicketRequest {
             query,

@@ -16,8 +16,52 @@
 //! excluded matches. A term is an exact keyword (`*`/`?` wildcards, `/regexp/`, `~N` edit
 //! distance); a number matches that number or that exact keyword; ranges compare numbers, or
 //! RFC 3339 times when quoted. Every matching clause scores its boost (constant similarity).
+//!
+//! Regular expressions and wildcards are untrusted input: each compiles within a size budget
+//! (like Bluge's automaton limit), a query holds at most [`MAX_PATTERN_TERMS`] of them, and
+//! compiled patterns are shared through a node-wide [`RegexCache`], so repeating a costly
+//! pattern costs nothing and memory stays bounded.
 
-use regex::Regex;
+use std::{collections::HashMap, sync::Arc};
+
+use parking_lot::Mutex;
+use regex::{Regex, RegexBuilder};
+
+/// Most compiled program size of one pattern, in bytes (the regex crate's default is 10 MiB).
+const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+/// Most lazy-DFA cache of one pattern, in bytes.
+const REGEX_DFA_SIZE_LIMIT: usize = 256 * 1024;
+/// Regular-expression and wildcard terms one query may hold.
+pub const MAX_PATTERN_TERMS: usize = 64;
+/// Patterns a [`RegexCache`] keeps; when full it starts over.
+const REGEX_CACHE_ENTRIES: usize = 1024;
+
+/// Compiled patterns (and compile failures) by source text, shared by every query of a node.
+#[derive(Default)]
+pub struct RegexCache {
+    compiled: Mutex<HashMap<String, Result<Arc<Regex>, String>>>,
+}
+
+impl RegexCache {
+    fn get(&self, source: &str) -> Result<Arc<Regex>, ParseError> {
+        if let Some(found) = self.compiled.lock().get(source) {
+            return found.clone().map_err(ParseError);
+        }
+        // Compiled outside the lock: a slow pattern does not hold up others.
+        let compiled = RegexBuilder::new(source)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
+            .build()
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
+        let mut cache = self.compiled.lock();
+        if cache.len() >= REGEX_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(source.to_owned(), compiled.clone());
+        compiled.map_err(ParseError)
+    }
+}
 
 /// One indexed value of a document field.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,8 +164,8 @@ enum Leaf {
     /// Exact keyword (also a quoted phrase: the keyword analyzer keeps it whole).
     Term { field: String, text: String },
     Fuzzy { field: String, text: String, distance: u32 },
-    Wildcard { field: String, pattern: Regex, any: bool },
-    Regexp { field: String, pattern: Regex },
+    Wildcard { field: String, pattern: Arc<Regex>, any: bool },
+    Regexp { field: String, pattern: Arc<Regex> },
     /// A bare number: that keyword or that number.
     Number { field: String, text: String, value: f64 },
     NumberRange { field: String, min: Option<(f64, bool)>, max: Option<(f64, bool)> },
@@ -282,7 +326,7 @@ fn parse_query_time(text: &str) -> Result<i64, ParseError> {
 }
 
 /// `*` any run, `?` one character, everything else literal; the whole keyword must match.
-fn wildcard_regex(pattern: &str) -> Result<Regex, ParseError> {
+fn wildcard_regex(pattern: &str, cache: &RegexCache) -> Result<Arc<Regex>, ParseError> {
     let mut re = String::from("^(?s:");
     for c in pattern.chars() {
         match c {
@@ -292,20 +336,7 @@ fn wildcard_regex(pattern: &str) -> Result<Regex, ParseError> {
         }
     }
     re.push_str(")$");
-    Regex::new(&re).map_err(|e| ParseError(e.to_string()))
-}
-
-fn term_leaf(field: &str, text: String) -> Result<Leaf, ParseError> {
-    let field = field.to_owned();
-    if text.len() >= 2 && text.starts_with('/') && text.ends_with('/') {
-        let pattern = Regex::new(&format!("^(?:{})$", &text[1..text.len() - 1])).map_err(|e| ParseError(e.to_string()))?;
-        Ok(Leaf::Regexp { field, pattern })
-    } else if text.contains(['*', '?']) {
-        let any = text.chars().all(|c| c == '*');
-        Ok(Leaf::Wildcard { field, pattern: wildcard_regex(&text)?, any })
-    } else {
-        Ok(Leaf::Term { field, text })
-    }
+    cache.get(&re)
 }
 
 fn fuzzy_leaf(field: &str, text: String, fuzz: &str) -> Result<Leaf, ParseError> {
@@ -318,12 +349,35 @@ fn number_leaf(field: &str, text: String) -> Result<Leaf, ParseError> {
     Ok(Leaf::Number { field: field.to_owned(), text, value })
 }
 
-struct Parser {
+struct Parser<'c> {
     tokens: Vec<Token>,
     at: usize,
+    regexes: &'c RegexCache,
+    /// Regular-expression and wildcard terms so far.
+    patterns: usize,
 }
 
-impl Parser {
+impl Parser<'_> {
+    fn term_leaf(&mut self, field: &str, text: String) -> Result<Leaf, ParseError> {
+        let field = field.to_owned();
+        let regexp = text.len() >= 2 && text.starts_with('/') && text.ends_with('/');
+        let wildcard = !regexp && text.contains(['*', '?']);
+        if !(regexp || wildcard) {
+            return Ok(Leaf::Term { field, text });
+        }
+        self.patterns += 1;
+        if self.patterns > MAX_PATTERN_TERMS {
+            return Err(ParseError(format!("more than {MAX_PATTERN_TERMS} regular expression or wildcard terms")));
+        }
+        if regexp {
+            let pattern = self.regexes.get(&format!("^(?:{})$", &text[1..text.len() - 1]))?;
+            Ok(Leaf::Regexp { field, pattern })
+        } else {
+            let any = text.chars().all(|c| c == '*');
+            Ok(Leaf::Wildcard { field, pattern: wildcard_regex(&text, self.regexes)?, any })
+        }
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.at)
     }
@@ -389,7 +443,7 @@ impl Parser {
                                 self.at += 1;
                                 fuzzy_leaf(&field, v, &f)
                             } else {
-                                term_leaf(&field, v)
+                                self.term_leaf(&field, v)
                             }
                         }
                         Some(Token::Num(n)) => number_leaf(&field, n),
@@ -403,7 +457,7 @@ impl Parser {
                         _ => Err(syntax_error()),
                     }
                 }
-                _ => term_leaf("", s),
+                _ => self.term_leaf("", s),
             },
             _ => Err(syntax_error()),
         }
@@ -412,14 +466,20 @@ impl Parser {
 
 impl Query {
     /// Parses a query string (Nakama's `ParseQueryString`): `*` is everything, `""` nothing.
+    /// Compiles its patterns afresh; servers use [`Query::parse_cached`].
     pub fn parse(input: &str) -> Result<Query, ParseError> {
+        Query::parse_cached(input, &RegexCache::default())
+    }
+
+    /// [`Query::parse`] with patterns from (and into) `regexes`.
+    pub fn parse_cached(input: &str, regexes: &RegexCache) -> Result<Query, ParseError> {
         if input == "*" {
             return Ok(Query::All);
         }
         if input.is_empty() {
             return Ok(Query::None);
         }
-        let mut parser = Parser { tokens: lex(input)?, at: 0 };
+        let mut parser = Parser { tokens: lex(input)?, at: 0, regexes, patterns: 0 };
         let mut query = BoolQuery::default();
         if parser.tokens.is_empty() {
             return Err(syntax_error());
@@ -613,6 +673,30 @@ mod tests {
         assert_eq!(required.required_keywords().collect::<Vec<_>>(), vec![("a", "x"), ("b", "y z")]);
         let ranked = Query::parse("properties.rank:5 properties.level:5^3").unwrap();
         assert_eq!(ranked.score(&d), Some(1.0 + 3.0));
+    }
+
+    #[test]
+    fn patterns_are_bounded_in_size_and_number_and_shared() {
+        // One pattern over the compile budget is refused instead of growing without bound.
+        assert!(Query::parse(r"+p:/\w{1000}/").is_err());
+        // At most MAX_PATTERN_TERMS patterns per query.
+        let terms = |n: usize| (0..n).map(|i| format!("p:/a{i}.*/")).collect::<Vec<_>>().join(" ");
+        assert!(Query::parse(&terms(MAX_PATTERN_TERMS)).is_ok());
+        assert!(Query::parse(&terms(MAX_PATTERN_TERMS + 1)).is_err());
+        // Plain terms do not count.
+        let plain = (0..200).map(|i| format!("p:v{i}")).collect::<Vec<_>>().join(" ");
+        assert!(Query::parse(&plain).is_ok());
+        // The same pattern compiles once per cache.
+        let cache = RegexCache::default();
+        let (Query::Bool(a), Query::Bool(b)) =
+            (Query::parse_cached("+p:/x+/", &cache).unwrap(), Query::parse_cached("+q:/x+/", &cache).unwrap())
+        else {
+            panic!("boolean queries")
+        };
+        let (Leaf::Regexp { pattern: pa, .. }, Leaf::Regexp { pattern: pb, .. }) = (&a.must[0].leaf, &b.must[0].leaf) else {
+            panic!("regexp leaves")
+        };
+        assert!(Arc::ptr_eq(pa, pb));
     }
 
     #[test]

@@ -126,3 +126,32 @@ server_test!(matchmaker_bad_input_limits_and_ownership, |cfg| { far_timer(cfg) }
     assert_eq!(stats(&server, &b).await.get("ticket_count"), None, "no tickets: 0 is omitted");
     server.call(Method::GET, "/v2/matchmaker/stats", Auth::None, None).await.assert_error(401, 16, "Auth token required");
 });
+
+server_test!(costly_regular_expressions_are_refused_and_never_stall_the_server, |server| {
+    let user = server.new_user().await;
+    let mut socket = server.socket_for(&user, "json").await;
+    // The abuse of issue #18: 200 copies of a large Unicode pattern in one query.
+    let costly = vec![r"+p:/\w{30}/"; 200].join(" ");
+    let error = json!({"cid": "a", "error": {"message": "Error adding to matchmaker"}});
+    for _ in 0..3 {
+        let reply = socket.call(json!({"cid": "a", "matchmaker_add": {"min_count": 2, "max_count": 2, "query": costly}})).await;
+        assert_eq!(reply, error);
+    }
+    // Listing with the same query: six at once, while the server keeps answering.
+    let path = format!("/v2/match?query={}", percent(&costly));
+    let listings = (0..6).map(|_| server.call(Method::GET, &path, user.auth(), None));
+    let health = server.call(Method::GET, "/healthcheck", Auth::None, None);
+    let (replies, health) = tokio::join!(futures_util::future::join_all(listings), health);
+    assert_eq!(health.status, 200);
+    for reply in replies {
+        reply.assert_error(500, 13, "Error listing matches.");
+    }
+    // A modest pattern still works.
+    let ok = socket.call(json!({"cid": "a", "matchmaker_add": {"min_count": 2, "max_count": 2, "query": r"+properties.mode:/ctf|dm/"}})).await;
+    assert!(ok.get("matchmaker_ticket").is_some(), "{ok}");
+});
+
+/// Percent-encodes a query parameter value.
+fn percent(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}

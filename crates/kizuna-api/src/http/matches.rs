@@ -19,5 +19,5 @@ async fn matchmaker_stats(State(s): State<ApiState>, req: Req) -> Result<Proto<a
 async fn list_matches(State(s): State<ApiState>, req: Req) -> Result<Proto<api::MatchList>, ApiError> {
     let b: api::ListMatchesRequest = req.bind(Body::None)?;
     req.require_session(&s)?;
-    Ok(Proto(s.core.list_matches(&b)?))
+    Ok(Proto(s.core.list_matches(&b).await?))
 }
