@@ -86,6 +86,9 @@ pub struct Config {
     pub runtime: RuntimeConfig,
     pub matchmaker: MatchmakerSection,
     pub social: SocialSection,
+    /// The keys a file or flag set (the rest are defaults).
+    #[serde(skip)]
+    pub explicit: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -227,14 +230,21 @@ fn typed(opt: &Opt, raw: &Value) -> Result<Value, String> {
 
 /// Merges a YAML document onto the tree. Unknown keys are reported, not fatal (Nakama ignores
 /// them too).
-fn merge_yaml(tree: &mut Value, yaml: &Value, prefix: &str, unknown: &mut Vec<String>) -> Result<(), String> {
+fn merge_yaml(
+    tree: &mut Value,
+    yaml: &Value,
+    prefix: &str,
+    unknown: &mut Vec<String>,
+    explicit: &mut std::collections::BTreeSet<String>,
+) -> Result<(), String> {
     let Value::Object(map) = yaml else { return Err("the configuration file must be a YAML mapping".into()) };
     for (k, v) in map {
         let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
         if let Some(opt) = find_opt(&key) {
             set_path(tree, &key, typed(opt, v)?);
+            explicit.insert(key);
         } else if v.is_object() {
-            merge_yaml(tree, v, &key, unknown)?;
+            merge_yaml(tree, v, &key, unknown, explicit)?;
         } else {
             unknown.push(key);
         }
@@ -289,16 +299,19 @@ pub fn parse_args(args: &[String]) -> Result<(Command, Vec<String>), String> {
     }
     let mut tree = default_tree();
     let mut unknown = Vec::new();
+    let mut explicit = std::collections::BTreeSet::new();
     if let Some(path) = &config_file {
         let yaml = read_yaml(path)?;
-        merge_yaml(&mut tree, &yaml, "", &mut unknown)?;
+        merge_yaml(&mut tree, &yaml, "", &mut unknown, &mut explicit)?;
     }
     for (name, value) in flags {
         let opt = find_opt(&name).ok_or(format!("unknown flag --{name} (see kizuna --help)"))?;
         let raw = value.map(Value::from).unwrap_or(Value::Bool(true));
         set_path(&mut tree, &name, typed(opt, &raw)?);
+        explicit.insert(name);
     }
-    let config: Config = serde_json::from_value(tree).map_err(|e| format!("invalid configuration: {e}"))?;
+    let mut config: Config = serde_json::from_value(tree).map_err(|e| format!("invalid configuration: {e}"))?;
+    config.explicit = explicit;
     config.validate()?;
     let command = match migrate {
         Some(action) => Command::Migrate { action, config },
@@ -353,16 +366,20 @@ impl Config {
         Ok(())
     }
 
-    /// Keys still at an insecure default value.
+    /// Keys still at an insecure default value. Session keys count only when configured so:
+    /// left unset, they are replaced by generated ones ([`crate::keys`]).
     pub fn insecure_defaults(&self) -> Vec<&'static str> {
         let d = Config::defaults();
+        let set = |k: &str| self.explicit.contains(k);
         INSECURE_DEFAULTS
             .iter()
             .copied()
             .filter(|k| match *k {
                 "socket.server_key" => self.socket.server_key == d.socket.server_key,
-                "session.encryption_key" => self.session.encryption_key == d.session.encryption_key,
-                "session.refresh_encryption_key" => self.session.refresh_encryption_key == d.session.refresh_encryption_key,
+                "session.encryption_key" => set(k) && self.session.encryption_key == d.session.encryption_key,
+                "session.refresh_encryption_key" => {
+                    set(k) && self.session.refresh_encryption_key == d.session.refresh_encryption_key
+                }
                 "runtime.http_key" => self.runtime.http_key == d.runtime.http_key,
                 _ => false,
             })
@@ -406,7 +423,12 @@ mod tests {
         assert_eq!(c.session.token_expiry_sec, 60);
         assert_eq!(c.session.refresh_token_expiry_sec, 3600);
         assert_eq!(c.socket.max_request_size_bytes, 262_144);
-        assert_eq!(c.insecure_defaults().len(), 4);
+        // The server and HTTP keys; unset session keys are generated instead (keys.rs).
+        assert_eq!(c.insecure_defaults(), ["socket.server_key", "runtime.http_key"]);
+        let (Command::Serve(set), _) = parse_args(&args(&["--session.encryption_key", "defaultencryptionkey"])).unwrap() else {
+            panic!("expected serve")
+        };
+        assert_eq!(set.insecure_defaults(), ["socket.server_key", "session.encryption_key", "runtime.http_key"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod http;
+pub mod keys;
 pub mod logging;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -86,7 +87,8 @@ pub fn database_config(config: &Config) -> anyhow::Result<DatabaseConfig> {
 }
 
 /// Opens the database (migrating it), builds the core and serves the API on `listeners`.
-pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<RunningServer> {
+pub async fn start(mut config: Config, listeners: Listeners) -> anyhow::Result<RunningServer> {
+    keys::settle_session_keys(&mut config)?;
     let db = database_config(&config)?;
     let store = Store::connect(&db).await.with_context(|| format!("opening database {}", db.backend.describe()))?;
     tracing::info!(database = %db.backend.describe(), "database ready");

@@ -138,3 +138,46 @@ async fn shutdown_lets_socket_requests_finish_sqlite() {
 async fn shutdown_lets_socket_requests_finish_postgres() {
     shutdown_lets_socket_requests_finish(TestBackend::Postgres).await;
 }
+
+/// A session token for `user_id` signed with `key`, as a forger would make it.
+fn forged_token(user_id: &str, key: &str) -> String {
+    let now = chrono_now();
+    let claims = json!({"tid": "forged", "uid": user_id, "usn": "x", "exp": now + 60, "iat": now});
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(key.as_bytes())).unwrap()
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+async fn unset_session_keys_are_generated_and_kept(kind: TestBackend) {
+    // The configuration leaves the session keys at their defaults.
+    let Some(server) = TestServer::start_with(kind, |c| c.explicit.clear()).await else { return };
+    let user = server.new_user().await;
+    let forged = forged_token(&user.id.to_string(), "defaultencryptionkey");
+    server.call(Method::GET, "/v2/account", Auth::Bearer(&forged), None).await.assert_error(401, 16, "Auth token invalid");
+    server.call(Method::GET, "/v2/account", user.auth(), None).await.ok();
+    let file = server.config.data_dir.join(kizuna_server::keys::SESSION_KEYS_FILE);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    // Left unset, they are not reported as insecure defaults; set to the default, they are.
+    assert!(!server.config.insecure_defaults().contains(&"session.encryption_key"));
+    let mut weak = server.config.clone();
+    weak.explicit.insert("session.encryption_key".into());
+    assert!(weak.insecure_defaults().contains(&"session.encryption_key"));
+
+    // The same keys after a restart: the token still works.
+    let server = server.restart().await;
+    server.call(Method::GET, "/v2/account", user.auth(), None).await.ok();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unset_session_keys_are_generated_and_kept_sqlite() {
+    unset_session_keys_are_generated_and_kept(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn unset_session_keys_are_generated_and_kept_postgres() {
+    unset_session_keys_are_generated_and_kept(TestBackend::Postgres).await;
+}

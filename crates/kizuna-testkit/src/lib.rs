@@ -77,6 +77,8 @@ impl TestServer {
         config.socket.address = "127.0.0.1".into();
         config.socket.port = 0;
         config.shutdown_grace_sec = 5;
+        // Tests sign tokens with Nakama's default keys; a test of the generated keys unmarks them.
+        config.explicit.extend(["session.encryption_key".to_owned(), "session.refresh_encryption_key".to_owned()]);
         adjust(&mut config);
         let listeners = Listeners::bind(&config).await.expect("bind test listeners");
         let server = start(config.clone(), listeners).await.expect("start test server");

@@ -166,7 +166,14 @@ function databaseArgs(dataDir) {
   throw new Error(`KIZUNA_TEST_DB must be "sqlite" or "postgres", got "${process.env.KIZUNA_TEST_DB}"`);
 }
 
-export async function startServer({ args = [] } = {}) {
+// The tests sign tokens with Nakama's default session keys, so the server is given them
+// explicitly (unset, kizuna generates random ones). `defaultKeys: false` leaves them unset.
+const DEFAULT_KEY_ARGS = [
+  '--session.encryption_key', 'defaultencryptionkey',
+  '--session.refresh_encryption_key', 'defaultrefreshencryptionkey',
+];
+
+export async function startServer({ args = [], defaultKeys = true } = {}) {
   const bin = process.env.KIZUNA_BIN;
   if (!bin) {
     throw new Error('KIZUNA_BIN is not set: point it at the kizuna server binary, ' +
@@ -194,6 +201,7 @@ export async function startServer({ args = [] } = {}) {
     '--socket.port', '0',
     '--logger.format', 'json',
     '--logger.stdout', 'true',
+    ...(defaultKeys ? DEFAULT_KEY_ARGS : []),
     ...args,
   ];
   const commandLine = [bin, ...fullArgs].join(' ');

@@ -263,3 +263,26 @@ describe('session', () => {
     });
   });
 });
+
+describe('session keys left unset', () => {
+  let server;
+  let client;
+
+  before(async () => {
+    // No session keys given: the server generates its own instead of Nakama's public defaults.
+    server = await startServer({ defaultKeys: false });
+    client = server.client();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('tokens signed with the well-known default key are rejected; issued ones work', async () => {
+    const session = await client.authenticateDevice(randomDeviceId(), true);
+    assert.equal((await client.getAccount(session)).user.id, session.user_id);
+    const forged = forgeSessionToken({ uid: session.user_id, usn: session.username });
+    await expectError(client.getAccount(Session.restore(forged, '')), AUTH_INVALID);
+    const refreshed = await client.sessionRefresh(session);
+    assert.equal((await client.getAccount(refreshed)).user.id, session.user_id);
+  });
+});
