@@ -156,6 +156,7 @@ impl Core {
         persistence: Option<bool>,
         hidden: Option<bool>,
     ) -> Result<(realtime::Channel, crate::realtime::PresenceEvent), Error> {
+        crate::validate::reject_nul(&[target])?;
         let (channel_id, stream) = self.build_channel_id(Some(session.user_id), target, kind).await?;
         let meta = PresenceMeta {
             username: session.username.clone(),
@@ -223,6 +224,7 @@ impl Core {
         if !is_object(content) {
             return Err(Error::invalid("Message content must be a valid JSON object"));
         }
+        crate::validate::reject_nul(&[channel_id, content])?;
         let meta = self.joined(session, &stream, "sending")?;
         self.send_channel_message(&stream, channel_id, content, session.user_id, &session.username, meta.persistence).await
     }
@@ -278,6 +280,7 @@ impl Core {
         if !is_object(content) {
             return Err(Error::invalid("Message content must be a valid JSON object"));
         }
+        crate::validate::reject_nul(&[channel_id, content])?;
         let meta = self.joined(session, &stream, "updating")?;
         self.update_channel_message(&stream, channel_id, message_id, content, session.user_id, &session.username, meta.persistence).await
     }

@@ -25,7 +25,7 @@ pub mod storage;
 pub mod stream;
 pub mod wallet;
 pub mod user;
-mod validate;
+pub mod validate;
 
 use std::sync::Arc;
 

@@ -321,6 +321,15 @@ describe('storage and wallet', () => {
       collection = uniqueCollection('valid');
     });
 
+    it('a NUL character in a value, collection or key is refused alike on every database; nothing is written', async () => {
+      const NUL = invalid('Text must not contain NUL characters.');
+      await expectError(write(session, [{ collection, key: 'nul', value: { a: 'x\u0000y' } }]), NUL);
+      await expectError(write(session, [{ collection: `${collection}\u0000`, key: 'k', value: { a: 1 } }]), NUL);
+      await expectError(write(session, [{ collection, key: 'k\u0000', value: { a: 1 } }]), NUL);
+      const { objects } = await client.readStorageObjects(session, { object_ids: [{ collection, key: 'nul', user_id: session.user_id }] });
+      assert.deepEqual(objects, []);
+    });
+
     it('collection, key and value must be set: 400 "Invalid collection or key value supplied. They must be set."', async () => {
       await expectError(write(session, [{ collection: '', key: 'k', value: { a: 1 } }]), COLLECTION_KEY);
       await expectError(write(session, [{ collection, key: '', value: { a: 1 } }]), COLLECTION_KEY);
