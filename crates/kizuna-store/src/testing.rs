@@ -91,6 +91,11 @@ impl TestDatabase {
         (address, self._dir.path().to_path_buf())
     }
 
+    /// The PostgreSQL database's name (None on SQLite).
+    pub fn pg_database(&self) -> Option<&str> {
+        self.pg_name.as_deref()
+    }
+
     /// Drops the PostgreSQL database (call after every connection to it is closed).
     pub async fn cleanup(self) {
         if let Some(name) = &self.pg_name {

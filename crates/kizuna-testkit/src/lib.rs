@@ -98,6 +98,11 @@ impl TestServer {
         &self.server
     }
 
+    /// The test's database.
+    pub fn database(&self) -> &TestDatabase {
+        &self.db
+    }
+
     /// Opens a realtime socket with `query` (e.g. `token=...&format=protobuf`).
     pub async fn socket(&self, query: &str) -> Result<socket::TestSocket, (u16, String)> {
         socket::TestSocket::connect(&format!("ws://{}/ws?{query}", self.addr())).await
