@@ -1,7 +1,7 @@
 //! NUL characters (issue #18): PostgreSQL cannot store them in text or JSON, SQLite can. Both
 //! backends refuse them the same way, and nothing is written.
 
-use kizuna_testkit::{server_test, Auth};
+use kizuna_testkit::server_test;
 use reqwest::Method;
 use serde_json::json;
 

@@ -225,7 +225,7 @@ impl Store {
                     _ => {}
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
         });
         Ok(done)
     }
@@ -255,7 +255,7 @@ impl Store {
                     (false, false) => {}
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
         });
         Ok(both)
     }
@@ -290,7 +290,7 @@ impl Store {
                     bump_edge_count!(tx, [target], -1, now);
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
         });
         Ok(())
     }

@@ -331,7 +331,7 @@ impl Store {
                 .bind(sqlx::types::Json(metadata)).bind(if g.open { 0i16 } else { 1i16 }).bind(max_count).bind(now).bind(epoch())
                 .fetch_one(&mut *tx).await?;
             insert_membership!(tx, g.id, g.user_id, state::SUPERADMIN, now);
-            tx.commit().await?;
+            self.commit(tx).await?;
             row
         });
         Ok(row)
@@ -421,7 +421,7 @@ impl Store {
             }
             q.push(" WHERE id = ").push_bind(group).push(" AND disable_time = ").push_bind(epoch());
             let n = q.build().execute(&mut *tx).await?.rows_affected();
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(if n == 0 { GroupUpdated::NotUpdated } else { GroupUpdated::Updated })
         })
     }
@@ -439,7 +439,7 @@ impl Store {
                 return Ok(false);
             }
             delete_group_in_tx!(tx, group);
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(true)
         })
     }
@@ -468,7 +468,7 @@ impl Store {
                     .bind(group).fetch_all(&mut *tx).await?;
                 JoinOutcome::Requested { admins: admins.into_iter().map(|a| a.0).collect() }
             };
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(outcome)
         })
     }
@@ -494,7 +494,7 @@ impl Store {
                         return Ok(LeaveOutcome::LastSuperadmin);
                     }
                     delete_group_in_tx!(tx, group);
-                    tx.commit().await?;
+                    self.commit(tx).await?;
                     return Ok(LeaveOutcome::Deleted);
                 }
             }
@@ -504,7 +504,7 @@ impl Store {
                 group_count!(tx, group, -1, now);
             }
             let e = group_event!(tx, group, event::LEAVE, user, now);
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(LeaveOutcome::Left(e))
         })
     }
@@ -549,7 +549,7 @@ impl Store {
                 group_count!(tx, group, 1, now);
                 events.push(group_event!(tx, group, event::ADD, user, now));
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(MembersOutcome::Done { events, group_name: g.name })
         })
     }
@@ -629,7 +629,7 @@ impl Store {
                 };
                 events.push(group_event!(tx, group, code, user, now));
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(MembersOutcome::Done { events, group_name: g.name })
         })
     }

@@ -13,6 +13,7 @@
 
 mod db;
 mod error;
+mod group_commit;
 pub mod friend;
 pub mod group;
 pub mod message;

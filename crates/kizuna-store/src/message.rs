@@ -107,7 +107,7 @@ impl crate::Store {
             let mut conn = pool.acquire().await?;
             crate::message_insert_in_tx!(conn, m);
         });
-        Ok(())
+        self.synced().await
     }
 
     /// Edits a message of `sender_id` in `stream`. Returns its create time, or `None` when the
@@ -129,6 +129,7 @@ impl crate::Store {
                 .bind(id).bind(sender_id).bind(sqlx::types::Json(content)).bind(username).bind(now)
                 .bind(stream.mode).bind(stream.subject).bind(stream.descriptor).bind(&stream.label)
                 .fetch_optional(pool).await?);
+        self.synced().await?;
         Ok(row.map(|r| r.0))
     }
 
@@ -146,6 +147,7 @@ impl crate::Store {
                             RETURNING create_time, update_time")
                 .bind(id).bind(sender_id).bind(stream.mode).bind(stream.subject).bind(stream.descriptor).bind(&stream.label)
                 .fetch_optional(pool).await?);
+        self.synced().await?;
         Ok(row)
     }
 }

@@ -67,7 +67,7 @@ impl Store {
                     return Ok(Err(MultiReject::Wallet(r)));
                 }
             };
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(Ok((acks, wallets)))
         })
     }

@@ -48,7 +48,7 @@ impl Store {
                     .bind(n.code).bind(n.sender_id).bind(n.create_time)
                     .execute(&mut *tx).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
         });
         Ok(())
     }
@@ -86,6 +86,7 @@ impl Store {
             q.push(")");
             q.build().execute(pool).await?.rows_affected()
         });
+        self.synced().await?;
         Ok(n)
     }
 }

@@ -76,7 +76,7 @@ impl Store {
         dispatch!(self.writer(), pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             crate::session_revoke_in_tx!(tx, rows);
-            tx.commit().await?;
+            self.commit(tx).await?;
         });
         Ok(())
     }

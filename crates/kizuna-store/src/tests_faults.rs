@@ -172,3 +172,26 @@ async fn concurrent_unconditional_creates_all_succeed_sqlite() {
 async fn concurrent_unconditional_creates_all_succeed_postgres() {
     racing_unconditional_creates(TestBackend::Postgres).await;
 }
+
+#[tokio::test]
+async fn sqlite_concurrent_writes_share_fsyncs_and_are_durable() {
+    let (db, store, path) = sqlite_store().await;
+    let owner = Uuid::new_v4();
+    store.create_user(&NewUser { id: owner, username: "u".into(), create_time: now(), ..Default::default() }).await.unwrap();
+    // The writer commits without its own sync; acknowledgements wait for the shared one.
+    assert_eq!(store.sqlite_writer_query("PRAGMA synchronous").await.unwrap(), Some(1), "NORMAL");
+    let before = store.group_commit_syncs();
+    let writes = (0..64).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move { store.storage_write(&[write(owner, &format!("g{i:02}"), "{}".into(), "")], false, now()).await })
+    });
+    for w in writes.collect::<Vec<_>>() {
+        w.await.unwrap().unwrap().unwrap();
+    }
+    let syncs = store.group_commit_syncs() - before;
+    assert!(syncs >= 1, "acknowledged writes were synced");
+    assert!(syncs < 64, "concurrent writes shared fsyncs ({syncs} for 64 writes)");
+    store.close().await;
+    assert_eq!(stored_keys(&path).await.len(), 64);
+    db.cleanup().await;
+}

@@ -291,7 +291,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
         });
         Ok(())
     }
@@ -303,6 +303,7 @@ impl Store {
             let mut conn = pool.acquire().await?;
             crate::account_update_in_tx!(conn, id, update, now)
         });
+        self.synced().await?;
         Ok(affected > 0)
     }
 
@@ -354,7 +355,7 @@ impl Store {
             // Leaderboard records reference owners without a foreign key (as in Nakama).
             sqlx::query("DELETE FROM leaderboard_record WHERE owner_id = $1").bind(id).execute(&mut *tx).await?;
             crate::session_revoke_in_tx!(tx, revocations);
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok((n > 0, deleted_groups))
         })
     }
@@ -373,6 +374,7 @@ impl Store {
             q.push(") RETURNING id");
             q.build_query_as().fetch_all(pool).await?
         });
+        self.synced().await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
@@ -397,6 +399,7 @@ impl Store {
             if let Some(p) = password { q = q.bind(p); }
             q.execute(pool).await.map(|r| r.rows_affected())
         });
+        self.synced().await?;
         match result {
             Ok(n) => Ok(n > 0),
             // A concurrent link of the same value won the race.
@@ -419,6 +422,7 @@ impl Store {
         );
         let n = dispatch!(self.writer(), pool =>
             sqlx::query(AssertSqlSafe(sql.as_str())).bind(id).bind(value).bind(now).execute(pool).await?.rows_affected());
+        self.synced().await?;
         Ok(n > 0)
     }
 }
