@@ -245,6 +245,11 @@ impl Store {
         authoritative: bool,
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<StorageAck>, StorageReject>, StoreError> {
+        if let [op] = ops
+            && op.condition.is_empty()
+        {
+            return self.storage_write_one(op, authoritative, now).await;
+        }
         let sorted = sorted_writes(ops);
         let for_update = self.for_update();
         dispatch!(self.writer(), pool => {
@@ -253,6 +258,37 @@ impl Store {
             if outcome.is_ok() { self.commit(tx).await?; } else { tx.rollback().await?; }
             Ok(outcome)
         })
+    }
+
+    /// One unconditional write (the common case) as a single upsert statement: one round trip
+    /// and no transaction instead of begin, locking read, write and commit. Same outcome as the
+    /// batch path: an unchanged object keeps its update time, and a client may not overwrite an
+    /// object whose `write` is not 1 (the upsert then returns no row).
+    async fn storage_write_one(
+        &self,
+        op: &StorageWrite,
+        authoritative: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Vec<StorageAck>, StorageReject>, StoreError> {
+        let raw: &RawValue = serde_json::from_str(&op.value).map_err(|e| StoreError::Sqlx(sqlx::Error::Decode(e.into())))?;
+        let sql = "INSERT INTO storage (collection, key, user_id, value, version, read, write, create_time, update_time) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+                   ON CONFLICT (collection, key, user_id) DO UPDATE SET value = excluded.value, version = excluded.version, \
+                   read = excluded.read, write = excluded.write, update_time = CASE WHEN storage.version = excluded.version \
+                   AND storage.read = excluded.read AND storage.write = excluded.write THEN storage.update_time \
+                   ELSE excluded.update_time END \
+                   WHERE $9 OR storage.write = 1 \
+                   RETURNING version, create_time, update_time";
+        let row: Option<(String, DateTime<Utc>, DateTime<Utc>)> = dispatch!(self.writer(), pool =>
+            sqlx::query_as(sql)
+                .bind(&op.collection).bind(&op.key).bind(op.user_id).bind(sqlx::types::Json(raw)).bind(&op.new_version)
+                .bind(op.read).bind(op.write).bind(now).bind(authoritative)
+                .fetch_optional(pool).await?);
+        let Some((version, create_time, update_time)) = row else {
+            return Ok(Err(StorageReject::Permission));
+        };
+        self.synced().await?;
+        Ok(Ok(vec![StorageAck { collection: op.collection.clone(), key: op.key.clone(), user_id: op.user_id, version, create_time, update_time }]))
     }
 
     /// Deletes a batch atomically.
