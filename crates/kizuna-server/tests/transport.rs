@@ -69,16 +69,19 @@ server_test!(body_over_the_size_limit_is_rejected, |server| {
 server_test!(responses_are_uncacheable_compressible_and_cors_open, |server| {
     let r = server.call(Method::GET, "/healthcheck", Auth::None, None).await;
     assert_eq!(r.headers["cache-control"], "no-store, no-cache, must-revalidate");
-    let token = server.new_user_token().await;
+    let user = server.new_user().await;
+    let token = user.token.clone();
     // reqwest decompresses transparently; ask without auto-decompression by reading headers.
     let raw = reqwest::Client::builder().no_gzip().build().unwrap();
-    let resp = raw
-        .get(server.url("/v2/account"))
-        .header("Authorization", format!("Bearer {token}"))
-        .header("Accept-Encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let get = |path: String| {
+        raw.get(server.url(&path)).header("Authorization", format!("Bearer {token}")).header("Accept-Encoding", "gzip").send()
+    };
+    // A small response goes out as it is; one of 1 KiB or more is compressed.
+    let resp = get("/v2/account".into()).await.unwrap();
+    assert!(resp.headers().get("content-encoding").is_none());
+    let big = serde_json::json!({"objects": [{"collection": "gz", "key": "big", "value": format!("{{\"pad\":\"{}\"}}", "x".repeat(4000))}]});
+    server.call(Method::PUT, "/v2/storage", user.auth(), Some(&big.to_string())).await.ok();
+    let resp = get(format!("/v2/storage/gz?user_id={}", user.id)).await.unwrap();
     assert_eq!(resp.headers()["content-encoding"], "gzip");
     let pre = raw
         .request(Method::OPTIONS, server.url("/v2/account"))

@@ -106,7 +106,16 @@ pub fn router(state: ApiState) -> Router {
                     .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::DELETE])
                     .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::USER_AGENT]),
             )
-            .layer(CompressionLayer::new().gzip(true).deflate(true))
+            // Responses under 1 KiB go out as they are: a compressor's set-up (zeroing its
+            // tables) costs more than the bytes it saves, and they fit one packet anyway
+            // (docs/benchmarks.md: 15-20 % of the CPU of a device authentication).
+            .layer(
+                CompressionLayer::new()
+                    .gzip(true)
+                    .deflate(true)
+                    .quality(tower_http::CompressionLevel::Fastest)
+                    .compress_when(tower_http::compression::predicate::SizeAbove::new(1024)),
+            )
             .layer(RequestDecompressionLayer::new().gzip(true).deflate(true)),
     )
     .with_state(state)

@@ -188,9 +188,10 @@ describe('transport', () => {
       assert.equal(again.created, false);
     });
 
-    it('responses are gzip-compressed for "Accept-Encoding: gzip"', async () => {
+    it('responses of 1 KiB or more are gzip-compressed for "Accept-Encoding: gzip"', async () => {
       const { session } = await newUser();
-      const res = await raw('GET', '/v2/account', {
+      await client.writeStorageObjects(session, [{ collection: 'gz', key: 'big', value: { pad: 'x'.repeat(4000) } }]);
+      const res = await raw('GET', `/v2/storage/gz?user_id=${session.user_id}`, {
         headers: { Authorization: bearer(session.token), 'Accept-Encoding': 'gzip' },
       });
       assert.equal(res.status, 200);
@@ -199,6 +200,16 @@ describe('transport', () => {
       // request() gunzipped it; the raw bytes start with the gzip magic number.
       assert.equal(res.body[0], 0x1f);
       assert.equal(res.body[1], 0x8b);
+      assert.equal(res.json().objects[0].key, 'big');
+    });
+
+    it('smaller responses go out uncompressed even when the client accepts gzip', async () => {
+      const { session } = await newUser();
+      const res = await raw('GET', '/v2/account', {
+        headers: { Authorization: bearer(session.token), 'Accept-Encoding': 'gzip' },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['content-encoding'], undefined);
       assert.equal(res.json().user.id, session.user_id);
     });
 
