@@ -10,13 +10,12 @@ impl Core {
     /// `GET /v2/account` — GetAccount. `disable_time` is never shown to clients; `verify_time`
     /// only when set.
     pub async fn get_account(&self, user_id: Uuid) -> Result<api::Account, Error> {
-        let row = self
+        let (row, devices) = self
             .store()
-            .user_by_id(user_id)
+            .account_by_id(user_id)
             .await
             .or_internal("Error retrieving user account.")?
             .ok_or(Error::NotFound("Account not found.".into()))?;
-        let devices = self.store().devices_of(user_id).await.or_internal("Error retrieving user account.")?;
         let verify_time = (row.verify_time != kizuna_store::epoch()).then(|| timestamp(row.verify_time));
         let mut user = user_from_row(&row);
         self.fill_online(&mut user);

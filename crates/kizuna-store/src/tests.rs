@@ -208,3 +208,16 @@ store_test!(migrations_report_applied_and_rerun_cleanly, |store| {
     assert!(!status.is_empty());
     assert!(status.iter().all(|(_, _, applied)| *applied));
 });
+
+store_test!(account_by_id_reads_the_user_and_its_devices_at_once, |store| {
+    let none = new_user("nodevice");
+    store.create_user(&none).await.unwrap();
+    let (row, devices) = store.account_by_id(none.id).await.unwrap().expect("exists");
+    assert_eq!((row.username.as_str(), devices.len()), ("nodevice", 0));
+    let two = create_with_device(&store, "twodevices", "device-zzzzzzzzzz").await;
+    store.link_device(two, "device-aaaaaaaaaa", now()).await.unwrap();
+    let (row, devices) = store.account_by_id(two).await.unwrap().expect("exists");
+    assert_eq!(row.id, two);
+    assert_eq!(devices, vec!["device-aaaaaaaaaa", "device-zzzzzzzzzz"]);
+    assert!(store.account_by_id(Uuid::new_v4()).await.unwrap().is_none());
+});

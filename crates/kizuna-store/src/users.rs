@@ -199,6 +199,29 @@ impl Store {
         Ok(row)
     }
 
+    /// An account with its device ids, in one round trip (Nakama's GetAccount reads both in one
+    /// query too).
+    pub async fn account_by_id(&self, id: Uuid) -> Result<Option<(UserRow, Vec<String>)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            device_id: Option<String>,
+        }
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let columns: Vec<String> = USER_COLUMNS.split(',').map(str::trim).map(|c| format!("u.{c} AS {c}")).collect();
+            format!(
+                "SELECT {}, d.id AS device_id FROM users u LEFT JOIN user_device d ON d.user_id = u.id WHERE u.id = $1 ORDER BY d.id",
+                columns.join(", ")
+            )
+        });
+        let rows: Vec<Row> = dispatch!(self.reader(), pool => sqlx::query_as(AssertSqlSafe(SQL.as_str())).bind(id).fetch_all(pool).await?);
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else { return Ok(None) };
+        let devices = first.device_id.into_iter().chain(rows.filter_map(|r| r.device_id)).collect();
+        Ok(Some((first.user, devices)))
+    }
+
     /// Accounts matching any of the ids, usernames or Facebook ids; unknown entries are skipped.
     /// The nil system user is never returned.
     pub async fn users_by_any(
