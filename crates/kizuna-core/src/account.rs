@@ -55,7 +55,11 @@ impl Core {
             return Err(Error::invalid("No fields to update."));
         }
         match self.store().update_account(user_id, &update, kizuna_store::now()).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // A new username is part of what authentication caches.
+                self.identity_changed(user_id);
+                Ok(())
+            }
             // Nakama wraps the core AlreadyExists status as InvalidArgument with the nested
             // status text; clients see exactly this (docs/compat.md).
             Err(e) if e.is_unique_on("users", "username") => Err(Error::invalid(
@@ -74,6 +78,7 @@ impl Core {
         let (_, deleted_groups) =
             self.store().delete_user(user_id, kizuna_store::now(), &marks).await.or_internal("Error deleting user account.")?;
         self.apply_revocations(&marks);
+        self.identity_changed(user_id);
         for group in deleted_groups {
             self.stream_close(&crate::realtime::Stream::group(group));
         }
@@ -90,6 +95,7 @@ impl Core {
     pub async fn ban_users(&self, user_ids: &[Uuid]) -> Result<(), Error> {
         let banned = self.store().users_set_disable_time(user_ids, kizuna_store::now()).await.or_internal("Error banning users.")?;
         for user_id in banned {
+            self.identity_changed(user_id);
             self.invalidate_all_sessions(user_id).await?;
             let push = crate::notification::closing_push("banned", crate::notification::code::USER_BANNED);
             for session in self.sessions().of_user(user_id) {
@@ -102,7 +108,10 @@ impl Core {
 
     /// Lifts bans (Nakama `UnbanUsers`). Tokens revoked by the ban stay revoked.
     pub async fn unban_users(&self, user_ids: &[Uuid]) -> Result<(), Error> {
-        self.store().users_set_disable_time(user_ids, kizuna_store::epoch()).await.or_internal("Error unbanning users.")?;
+        let unbanned = self.store().users_set_disable_time(user_ids, kizuna_store::epoch()).await.or_internal("Error unbanning users.")?;
+        for user_id in unbanned {
+            self.identity_changed(user_id);
+        }
         Ok(())
     }
 }

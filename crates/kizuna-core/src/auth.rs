@@ -197,12 +197,26 @@ impl Core {
         Err(Error::Unimplemented(format!("method {rpc} not implemented").into()))
     }
 
+    /// The account an identity signs in to: from the identity cache, else from the database.
     async fn lookup(&self, identity: &Identity<'_>) -> Result<Option<AuthRow>, Error> {
+        let key = match identity {
+            Identity::Device(id) => (None, (*id).to_owned()),
+            Identity::Column(column, value) => (Some(*column), (*value).to_owned()),
+        };
+        let cache = &self.inner.identities;
+        if let Some(row) = cache.get(&key) {
+            return Ok(Some(row));
+        }
+        let epoch = cache.epoch();
         let found = match identity {
             Identity::Device(id) => self.store().auth_by_device(id).await,
             Identity::Column(column, value) => self.store().auth_by_column(*column, value).await,
-        };
-        found.or_internal("Error finding user account.")
+        }
+        .or_internal("Error finding user account.")?;
+        if let Some(row) = &found {
+            cache.put(epoch, key, row.clone());
+        }
+        Ok(found)
     }
 
     /// The shared flow of every provider: existing account → check ban (and password), else

@@ -26,6 +26,7 @@ pub mod stream;
 pub mod wallet;
 pub mod user;
 pub mod validate;
+mod identity_cache;
 
 use std::sync::Arc;
 
@@ -70,6 +71,8 @@ struct Inner {
     matchmaker: matchmaker::MatchmakerOwner,
     /// Compiled query patterns, shared by matchmaker tickets and match listings.
     regexes: Arc<query::RegexCache>,
+    /// Authentication lookups of returning players.
+    identities: identity_cache::IdentityCache,
 }
 
 impl Core {
@@ -87,6 +90,7 @@ impl Core {
                 follows: realtime::StatusFollows::default(),
                 matchmaker,
                 regexes: Arc::default(),
+                identities: Default::default(),
             }),
         }
     }
@@ -115,6 +119,12 @@ impl Core {
             tracing::warn!(error = %e, "database not ready");
             Error::Unavailable("Database unavailable.".into())
         })
+    }
+
+    /// Forgets what authentication cached about `user`; called after every committed change to
+    /// its identities, username or ban state (and, in a cluster, on every node).
+    pub fn identity_changed(&self, user: uuid::Uuid) {
+        self.inner.identities.invalidate_user(user);
     }
 
     /// Parses an untrusted query string. One that holds patterns is compiled on a blocking

@@ -18,7 +18,9 @@ impl Core {
     /// `POST /v2/account/link/device` — LinkDevice.
     pub async fn link_device(&self, user_id: Uuid, device_id: &str) -> Result<(), Error> {
         check_device_id(device_id)?;
-        match self.store().link_device(user_id, device_id, kizuna_store::now()).await {
+        let linked = self.store().link_device(user_id, device_id, kizuna_store::now()).await;
+        self.identity_changed(user_id);
+        match linked {
             Ok(LinkDevice::Linked) => Ok(()),
             Ok(LinkDevice::OwnedByOther) => Err(Error::AlreadyExists("Device ID already in use.".into())),
             Err(e) => Err(Error::internal("Error linking Device ID.", e)),
@@ -39,6 +41,7 @@ impl Core {
             .link_column(user_id, IdColumn::Custom, custom_id, None, kizuna_store::now())
             .await
             .or_internal("Error while trying to link Custom ID.")?;
+        self.identity_changed(user_id);
         if !linked {
             return Err(Error::AlreadyExists("Custom ID is already in use.".into()));
         }
@@ -59,6 +62,7 @@ impl Core {
             .link_column(user_id, IdColumn::Email, &email, Some(&hash), kizuna_store::now())
             .await
             .or_internal("Error while trying to link email.")?;
+        self.identity_changed(user_id);
         if !linked {
             return Err(Error::AlreadyExists("Email is already in use.".into()));
         }
@@ -76,6 +80,7 @@ impl Core {
             .link_column(user_id, IdColumn::FacebookInstantGame, &player_id, None, kizuna_store::now())
             .await
             .or_internal("Error while trying to link Facebook Instant Game ID.")?;
+        self.identity_changed(user_id);
         if !linked {
             return Err(Error::AlreadyExists("Facebook Instant Game ID is already in use.".into()));
         }
@@ -103,6 +108,7 @@ impl Core {
             .unlink_device(user_id, device_id, kizuna_store::now())
             .await
             .or_internal("Could not unlink device ID.")?;
+        self.identity_changed(user_id);
         if !removed {
             return Err(Error::PermissionDenied(LAST_IDENTIFIER.into()));
         }
@@ -121,6 +127,7 @@ impl Core {
 
     async fn unlink_column(&self, user_id: Uuid, column: IdColumn, value: &str, failure: &'static str) -> Result<(), Error> {
         let removed = self.store().unlink_column(user_id, column, value, kizuna_store::now()).await.or_internal(failure)?;
+        self.identity_changed(user_id);
         if !removed {
             return Err(Error::PermissionDenied(LAST_IDENTIFIER.into()));
         }

@@ -248,3 +248,39 @@ server_test!(facebook_instant_games_authenticate_link_and_unlink, |cfg| {
         .await
         .assert_error(403, 7, "Cannot unlink last account identifier. Check profile exists and is not last link.");
 });
+
+server_test!(repeated_sign_ins_follow_every_account_change, |server| {
+    // Returning players are served from the identity cache; each change must show at once.
+    let usn = |s: &serde_json::Value| jwt_claims(s["token"].as_str().unwrap())["usn"].as_str().unwrap().to_owned();
+    let first = server.auth_device("device-cache-0001", Some("before")).await;
+    let token = first["token"].as_str().unwrap().to_owned();
+    assert_eq!(usn(&server.auth_device("device-cache-0001", None).await), "before");
+    // A new username.
+    server.call(Method::PUT, "/v2/account", Auth::Bearer(&token), Some(r#"{"username":"after"}"#)).await.ok();
+    assert_eq!(usn(&server.auth_device("device-cache-0001", None).await), "after");
+    // A linked custom id signs in, and no longer once unlinked.
+    let custom = |create: bool| {
+        let path = format!("/v2/account/authenticate/custom?create={create}");
+        let server = &server;
+        async move { server.call(Method::POST, &path, KEY, Some(r#"{"id":"custom-cache-0001"}"#)).await }
+    };
+    server.call(Method::POST, "/v2/account/link/custom", Auth::Bearer(&token), Some(r#"{"id":"custom-cache-0001"}"#)).await.ok();
+    assert_eq!(usn(&custom(false).await.ok()), "after");
+    server.call(Method::POST, "/v2/account/unlink/custom", Auth::Bearer(&token), Some(r#"{"id":"custom-cache-0001"}"#)).await.ok();
+    custom(false).await.assert_error(404, 5, "User account not found.");
+    // The same for a second device.
+    server.call(Method::POST, "/v2/account/link/device", Auth::Bearer(&token), Some(r#"{"id":"device-cache-0002"}"#)).await.ok();
+    assert_eq!(usn(&server.auth_device("device-cache-0002", None).await), "after");
+    server.call(Method::POST, "/v2/account/unlink/device", Auth::Bearer(&token), Some(r#"{"id":"device-cache-0002"}"#)).await.ok();
+    server
+        .call(Method::POST, "/v2/account/authenticate/device?create=false", KEY, Some(r#"{"id":"device-cache-0002"}"#))
+        .await
+        .assert_error(404, 5, "User account not found.");
+    // A ban and its lifting.
+    let id: uuid::Uuid = jwt_claims(&token)["uid"].as_str().unwrap().parse().unwrap();
+    server.running().core().ban_users(&[id]).await.unwrap();
+    let banned = server.call(Method::POST, "/v2/account/authenticate/device", KEY, Some(r#"{"id":"device-cache-0001"}"#)).await;
+    banned.assert_error(403, 7, "User account banned.");
+    server.running().core().unban_users(&[id]).await.unwrap();
+    assert_eq!(usn(&server.auth_device("device-cache-0001", None).await), "after");
+});

@@ -53,7 +53,7 @@ pub struct AuthRow {
 }
 
 /// The identity columns an account can be found by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IdColumn {
     Custom,
     Email,
