@@ -142,6 +142,8 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full);
                 let writer = SqlitePoolOptions::new()
                     .max_connections(1)
+                    // No ping before each use (as for PostgreSQL below).
+                    .test_before_acquire(false)
                     // The writer must come back clean from every use; see `sqlite_writer_is_clean`.
                     .after_release(|conn, _| Box::pin(sqlite_writer_is_clean(conn)))
                     .connect_with(
@@ -150,6 +152,7 @@ impl Store {
                     .await?;
                 let reader = SqlitePoolOptions::new()
                     .max_connections(config.max_open_conns.clamp(1, 8))
+                    .test_before_acquire(false)
                     .connect_with(base.read_only(true))
                     .await?;
                 group_commit = Some(crate::group_commit::GroupCommit::start(path));
@@ -160,8 +163,13 @@ impl Store {
                 if config.create_database {
                     create_pg_database_if_missing(&options).await?;
                 }
+                // sqlx pings a connection before handing it out (a full round trip to PostgreSQL
+                // per query) unless told not to; a broken connection fails its query instead,
+                // which the caller reports, and the pool replaces it. (It also pings on release;
+                // that one cannot be turned off.)
                 let pool = PgPoolOptions::new()
                     .max_connections(config.max_open_conns.max(1))
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
                     .await?;
