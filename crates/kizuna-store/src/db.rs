@@ -293,19 +293,20 @@ impl Store {
 /// sqlx does not notice, its `ROLLBACK` then fails and it keeps counting the transaction as open,
 /// so its next `begin()` issues a `SAVEPOINT`, and a later `ROLLBACK TO` leaves a real transaction
 /// open on the connection for good: writes after it are acknowledged but never committed. A
-/// connection that comes back inside a transaction, or that sqlx believes is, is closed (SQLite
-/// rolls back whatever it held) and the pool opens a fresh one.
+/// connection that sqlx believes is still inside a transaction when it comes back is closed
+/// (SQLite rolls back whatever it held) and the pool opens a fresh one. That check is an atomic
+/// read; SQLite's own state is only asked (one round trip to the connection's thread) in that
+/// case, to say which of the two went wrong.
 async fn sqlite_writer_is_clean(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
-    let sqlx_depth_clean = !conn.is_in_transaction();
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
     let mut handle = conn.lock_handle().await?;
     // SAFETY: the handle is locked out of sqlx's worker for the duration of the call, and
     // sqlite3_get_autocommit only reads the connection's state.
     let autocommit = unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
-    if !(sqlx_depth_clean && autocommit) {
-        tracing::warn!(sqlx_depth_clean, autocommit, "SQLite writer connection left inside a transaction; replacing it");
-        return Ok(false);
-    }
-    Ok(true)
+    tracing::warn!(sqlite_autocommit = autocommit, "SQLite writer connection returned inside a transaction; replacing it");
+    Ok(false)
 }
 
 /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up
