@@ -20,7 +20,9 @@ fn usage() -> String {
     let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
     format!(
         "usage: kizuna-bench SCENARIO --target http://host:7350 [--server-key defaultkey] [--clients 64] \
-         [--duration 10s] [--warmup 2s] [--rate REQ_PER_SEC] [--size N] [--server-pid PID] [--json]\nscenarios: {}, \
+         [--duration 10s] [--warmup 2s] [--rate REQ_PER_SEC] [--size N] [--server-pid PID] [--json]\nscenarios: {} \
+         (rpc-echo needs a runtime function `echo` on the target that returns its payload, e.g. Lua \
+         `nk.register_rpc(function(ctx, payload) return payload end, \"echo\")`; without one it reports \"skipped\"), \
          socket-hold (--clients sockets held for --duration; --server-pid for memory per socket), \
          status-fanout (--clients followers of one user updating status for --duration), \
          chat-fanout (--clients room members, --senders 10 sending for --duration), \
@@ -100,8 +102,9 @@ async fn real_main() -> anyhow::Result<std::process::ExitCode> {
             (serde_json::to_value(&r)?, failed)
         } else if args[0] == "matchmaker" {
             let r = kizuna_bench::socket::matchmaker(&target, options.clients, regions, options.duration).await?;
-            // Players left without partners are the algorithm's answer, not errors.
-            let failed = false;
+            // Players left without partners are the algorithm's answer, not errors; sockets the
+            // server closed are.
+            let failed = r.closed_sockets > 0;
             (serde_json::to_value(&r)?, failed)
         } else if args[0] == "match-relay" {
             let size = options.size.unwrap_or(64);

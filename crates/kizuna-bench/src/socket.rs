@@ -408,6 +408,8 @@ pub struct MatchmakerReport {
     /// Players still waiting when the run ended.
     pub unmatched: usize,
     pub matches: usize,
+    /// Sockets the server closed before their player was matched.
+    pub closed_sockets: usize,
     /// From `matchmaker_add` to `matchmaker_matched`, which includes waiting for the server's
     /// next pass (`matchmaker.interval_sec`).
     pub p50_ms: f64,
@@ -415,23 +417,45 @@ pub struct MatchmakerReport {
     pub max_ms: f64,
 }
 
+/// What happened to one player of the matchmaker scenario.
+enum Waited {
+    Matched(Duration, String),
+    Unmatched,
+    Closed,
+}
+
 /// `players` sockets each queue one ticket (2–4 players of the same region, one of `regions`,
 /// within 30 skill points) and wait up to `wait` for `matchmaker_matched`. Measures time to match
-/// and how many players the server grouped.
+/// and how many players the server grouped. Each socket is read from the moment it connects (so
+/// the server's WebSocket pings are answered however long the set-up takes), and a socket the
+/// server closes is counted, not fatal: any Nakama-protocol server can be measured.
 pub async fn matchmaker(target: &Target, players: usize, regions: usize, wait: Duration) -> anyhow::Result<MatchmakerReport> {
     anyhow::ensure!(players >= 2 && regions >= 1, "matchmaker needs at least 2 players and 1 region");
     let run = uuid::Uuid::new_v4().simple().to_string();
     let tokens = users(target, players, &format!("mm-{run}")).await?;
-    let mut sockets = Vec::with_capacity(players);
-    for token in &tokens {
-        sockets.push(connect(target, token).await?);
-    }
-    let deadline = Instant::now() + wait;
+    // Set (with the start time) once every player is connected.
+    let (start, started) = tokio::sync::watch::channel(None::<Instant>);
     let mut tasks = FuturesUnordered::new();
-    for (i, mut ws) in sockets.into_iter().enumerate() {
+    for (i, token) in tokens.iter().enumerate() {
+        let mut ws = connect(target, token).await?;
         let region = format!("{}-{}", &run[..8], i % regions);
         let skill = (i * 37 % 100) as f64;
+        let mut started = started.clone();
         tasks.push(tokio::spawn(async move {
+            // Until every player is connected, keep reading (answering pings).
+            let begun = loop {
+                tokio::select! {
+                    begun = started.wait_for(Option::is_some) => match begun {
+                        Ok(at) => break at.expect("checked"),
+                        Err(_) => return Ok(Waited::Unmatched),
+                    },
+                    frame = ws.next() => match frame {
+                        None | Some(Err(_)) => return Ok(Waited::Closed),
+                        Some(Ok(_)) => continue,
+                    },
+                }
+            };
+            let deadline = begun + wait;
             let query = format!("+properties.region:{region} +properties.skill:>={} +properties.skill:<={}", skill - 30.0, skill + 30.0);
             let added = Instant::now();
             let reply = request(
@@ -439,37 +463,40 @@ pub async fn matchmaker(target: &Target, players: usize, regions: usize, wait: D
                 json!({"cid": "a", "matchmaker_add": {"min_count": 2, "max_count": 4, "query": query,
                     "string_properties": {"region": region}, "numeric_properties": {"skill": skill}}}),
             )
-            .await?;
+            .await;
+            let Ok(reply) = reply else { return Ok(Waited::Closed) };
             anyhow::ensure!(reply.get("matchmaker_ticket").is_some(), "matchmaker_add failed: {reply}");
             loop {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let frame = match tokio::time::timeout(left, ws.next()).await {
-                    Err(_) => return Ok(None),
-                    Ok(None) => anyhow::bail!("socket closed"),
-                    Ok(Some(f)) => f?,
+                    Err(_) => return Ok(Waited::Unmatched),
+                    Ok(None) | Ok(Some(Err(_))) => return Ok(Waited::Closed),
+                    Ok(Some(Ok(f))) => f,
                 };
                 let Message::Text(t) = frame else { continue };
                 let v: Value = serde_json::from_str(&t)?;
                 if let Some(m) = v.get("matchmaker_matched") {
                     let token = m["token"].as_str().unwrap_or_default().to_owned();
-                    return Ok(Some((added.elapsed(), token)));
+                    return Ok(Waited::Matched(added.elapsed(), token));
                 }
             }
         }));
     }
+    let _ = start.send(Some(Instant::now()));
     let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
-    let (mut matched, mut unmatched) = (0, 0);
+    let (mut matched, mut unmatched, mut closed_sockets) = (0, 0, 0);
     let mut tokens = std::collections::HashSet::new();
     while let Some(r) = tasks.next().await {
         match r?? {
-            Some((elapsed, token)) => {
+            Waited::Matched(elapsed, token) => {
                 matched += 1;
                 tokens.insert(token);
                 let _ = hist.record(elapsed.as_micros().max(1) as u64);
             }
-            None => unmatched += 1,
+            Waited::Unmatched => unmatched += 1,
+            Waited::Closed => closed_sockets += 1,
         }
     }
     let [p50_ms, p99_ms, max_ms] = [hist.value_at_quantile(0.5), hist.value_at_quantile(0.99), hist.max()].map(|us| us as f64 / 1000.0);
-    Ok(MatchmakerReport { players, regions, matched, unmatched, matches: tokens.len(), p50_ms, p99_ms, max_ms })
+    Ok(MatchmakerReport { players, regions, matched, unmatched, matches: tokens.len(), closed_sockets, p50_ms, p99_ms, max_ms })
 }

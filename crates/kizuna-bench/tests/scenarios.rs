@@ -82,6 +82,7 @@ async fn matchmaker_scenario_groups_every_player() {
     // whose band holds nobody left can stay alone (matching is one-directional, as in Nakama).
     let mm = kizuna_bench::socket::matchmaker(&target, 8, 2, Duration::from_secs(5)).await.unwrap();
     assert_eq!(mm.matched + mm.unmatched, 8, "{mm:?}");
+    assert_eq!(mm.closed_sockets, 0, "{mm:?}");
     assert!(mm.matched >= 6 && mm.matches * 2 <= mm.matched && mm.matched <= mm.matches * 4, "{mm:?}");
     assert!(mm.p50_ms <= mm.p99_ms && mm.p99_ms <= mm.max_ms);
     server.stop().await;
