@@ -54,6 +54,12 @@ impl Core {
         if update.is_empty() {
             return Err(Error::invalid("No fields to update."));
         }
+        let texts = [&update.display_name, &update.timezone, &update.location, &update.lang_tag, &update.avatar_url];
+        let mut texts: Vec<&str> = texts.iter().filter_map(|t| t.as_ref().and_then(|v| v.as_deref())).collect();
+        if let Some(u) = &update.username {
+            texts.push(u);
+        }
+        validate::reject_nul(&texts)?;
         match self.store().update_account(user_id, &update, kizuna_store::now()).await {
             Ok(_) => {
                 // A new username is part of what authentication caches.

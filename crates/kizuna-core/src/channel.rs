@@ -156,8 +156,8 @@ impl Core {
         persistence: Option<bool>,
         hidden: Option<bool>,
     ) -> Result<(realtime::Channel, crate::realtime::PresenceEvent), Error> {
-        crate::validate::reject_nul(&[target])?;
         let (channel_id, stream) = self.build_channel_id(Some(session.user_id), target, kind).await?;
+        crate::validate::reject_nul(&[target])?;
         let meta = PresenceMeta {
             username: session.username.clone(),
             hidden: hidden.unwrap_or(false),

@@ -92,6 +92,11 @@ pub(crate) trait StoreContext<T> {
 
 impl<T> StoreContext<T> for Result<T, kizuna_store::StoreError> {
     fn or_internal(self, message: &'static str) -> Result<T, Error> {
-        self.map_err(|e| Error::internal(message, e))
+        self.map_err(|e| match e {
+            // Core refuses NUL characters before it writes (validate.rs); should one slip
+            // through to PostgreSQL, the client still gets that answer, not a 500.
+            kizuna_store::StoreError::InvalidText(_) => Error::invalid(crate::validate::NUL_MESSAGE),
+            e => Error::internal(message, e),
+        })
     }
 }

@@ -134,6 +134,7 @@ impl Core {
         if user_id.is_nil() {
             return Err(Error::invalid("group creator user ID not valid"));
         }
+        crate::validate::reject_nul(&[&c.name, &c.description, &c.lang_tag, &c.avatar_url, &c.metadata])?;
         let new = NewGroup {
             id: Uuid::new_v4(),
             creator_id,
@@ -181,6 +182,8 @@ impl Core {
         if update.metadata.as_deref().is_some_and(|m| !crate::storage::is_json_object(m)) {
             return Err(Error::invalid("Metadata must be a valid JSON object."));
         }
+        let texts = [&update.name, &update.lang_tag, &update.metadata, &update.description.clone().flatten(), &update.avatar_url.clone().flatten()];
+        crate::validate::reject_nul(&texts.iter().filter_map(|t| t.as_deref()).collect::<Vec<_>>())?;
         match self.store().group_update(group, caller, &update, kizuna_store::now()).await {
             Ok(GroupUpdated::Updated) => Ok(()),
             Ok(GroupUpdated::Denied) => Err(Error::NotFound("Group not found or you're not allowed to update.".into())),
@@ -356,6 +359,7 @@ impl Core {
         if !name.is_empty() && (!lang_tag.is_empty() || open.is_some() || members.is_some()) {
             return Err(Error::invalid("name filter cannot be combined with any other filter"));
         }
+        crate::validate::reject_nul(&[name, lang_tag])?;
         // Trimmed after the check, as Nakama does: "%" alone lists every group.
         let name = name.trim_start_matches(['%', ' ']);
         let bad_cursor = || Error::invalid("Malformed cursor was used.");

@@ -10,7 +10,7 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{error::StoreContext, paging, timestamp, Core, Error};
+use crate::{error::StoreContext, paging, timestamp, validate, Core, Error};
 
 const BAD_IDS: &str = "Invalid collection or key value supplied. They must be set.";
 const BAD_USER_ID: &str = "Invalid user ID - make sure user ID is a valid UUID.";
@@ -173,6 +173,9 @@ impl Core {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
+        for op in ops {
+            validate::reject_nul(&[&op.collection, &op.key, &op.value])?;
+        }
         match self.store().storage_write(ops, authoritative, kizuna_store::now()).await {
             Ok(Ok(acks)) => Ok(acks.into_iter().map(ack_from).collect()),
             Ok(Err(reject)) => Err(write_rejected(reject)),
@@ -191,6 +194,9 @@ impl Core {
     }
 
     async fn read_objects(&self, caller: Option<Uuid>, ids: Vec<api::ReadStorageObjectId>) -> Result<api::StorageObjects, Error> {
+        for id in &ids {
+            validate::reject_nul(&[&id.collection, &id.key])?;
+        }
         let mut keys = Vec::with_capacity(ids.len());
         for id in ids {
             if id.collection.is_empty() || id.key.is_empty() {
@@ -247,6 +253,7 @@ impl Core {
 
     async fn list_objects(&self, collection: &str, scope: ListScope, limit: Option<i32>, cursor: &str) -> Result<api::StorageObjectList, Error> {
         let limit = paging::page_limit(limit)?;
+        validate::reject_nul(&[collection])?;
         let after = decode_cursor(cursor, collection, scope)?;
         let mut rows = self
             .store()
@@ -290,6 +297,9 @@ impl Core {
     async fn delete_batch(&self, ops: &[StorageDelete], authoritative: bool) -> Result<(), Error> {
         if ops.is_empty() {
             return Ok(());
+        }
+        for op in ops {
+            validate::reject_nul(&[&op.collection, &op.key, &op.version])?;
         }
         match self.store().storage_delete(ops, authoritative).await {
             Ok(Ok(())) => Ok(()),

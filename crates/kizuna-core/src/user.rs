@@ -42,6 +42,8 @@ impl Core {
                 Err(_) => return Err(Error::invalid(format!("ID '{id}' is not a valid system ID."))),
             }
         }
+        let texts: Vec<&str> = usernames.iter().chain(facebook_ids).map(String::as_str).collect();
+        crate::validate::reject_nul(&texts)?;
         let rows = self
             .store()
             .users_by_any(&parsed, usernames, facebook_ids)

@@ -11,6 +11,9 @@ pub enum StoreError {
     /// A CHECK or length constraint rejected a value (over-long text, negative counters).
     #[error("constraint violated: {0}")]
     Check(String),
+    /// Text PostgreSQL cannot store: a NUL character (22021), or `\u0000` in JSON (22P05).
+    #[error("text not storable: {0}")]
+    InvalidText(String),
     /// Anything else: connection, I/O, decoding.
     #[error(transparent)]
     Sqlx(sqlx::Error),
@@ -30,6 +33,9 @@ impl From<sqlx::Error> for StoreError {
             }
             if db.is_check_violation() {
                 return StoreError::Check(what);
+            }
+            if matches!(db.code().as_deref(), Some("22021") | Some("22P05")) {
+                return StoreError::InvalidText(db.message().to_owned());
             }
             // PostgreSQL reports an over-long VARCHAR as a data exception (22001), not a CHECK.
             if db.code().as_deref() == Some("22001") {

@@ -29,14 +29,6 @@ pub fn bind<M: prost::Message + prost::Name + Default>(
     query: Option<&str>,
     path: &[(&str, &str)],
 ) -> Result<M, Error> {
-    // PostgreSQL stores no NUL character; refuse it in every part of the request, on every
-    // backend alike (escaped in the JSON body, percent-encoded in the query, decoded in the path).
-    if kizuna_core::validate::contains_nul(body)
-        || query.is_some_and(|q| q.contains("%00"))
-        || path.iter().any(|(_, v)| v.contains('\0'))
-    {
-        return Err(Error::invalid(kizuna_core::validate::NUL_MESSAGE));
-    }
     let desc = kizuna_proto::descriptor::<M>();
     let mut msg = match body_spec {
         Body::Whole => json::dynamic_from_json(desc.clone(), body, Unknown::Ignore).map_err(|e| Error::invalid(e.0))?,
