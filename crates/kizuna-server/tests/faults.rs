@@ -141,15 +141,6 @@ async fn sigkill_during_writes_loses_no_acknowledged_write(kind: TestBackend) {
     db.cleanup().await;
 }
 
-#[tokio::test]
-async fn sigkill_during_writes_loses_no_acknowledged_write_sqlite() {
-    sigkill_during_writes_loses_no_acknowledged_write(TestBackend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn sigkill_during_writes_loses_no_acknowledged_write_postgres() {
-    sigkill_during_writes_loses_no_acknowledged_write(TestBackend::Postgres).await;
-}
 
 #[tokio::test]
 async fn dropped_postgres_connections_fail_cleanly_and_recover() {
@@ -195,3 +186,5 @@ async fn dropped_postgres_connections_fail_cleanly_and_recover() {
     assert_eq!(server.call(Method::GET, "/readyz", Auth::None, None).await.status, 200);
     server.stop().await;
 }
+
+kizuna_testkit::on_both_backends!(sigkill_during_writes_loses_no_acknowledged_write);

@@ -47,15 +47,6 @@ async fn deleted_account_writes_nothing_across_restarts(kind: TestBackend) {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn deleted_account_writes_nothing_across_restarts_sqlite() {
-    deleted_account_writes_nothing_across_restarts(TestBackend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn deleted_account_writes_nothing_across_restarts_postgres() {
-    deleted_account_writes_nothing_across_restarts(TestBackend::Postgres).await;
-}
 
 async fn logouts_survive_restarts(kind: TestBackend) {
     let Some(server) = TestServer::start(kind).await else { return };
@@ -83,15 +74,6 @@ async fn logouts_survive_restarts(kind: TestBackend) {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn logouts_survive_restarts_sqlite() {
-    logouts_survive_restarts(TestBackend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn logouts_survive_restarts_postgres() {
-    logouts_survive_restarts(TestBackend::Postgres).await;
-}
 
 async fn shutdown_lets_socket_requests_finish(kind: TestBackend) {
     let Some(server) = TestServer::start(kind).await else { return };
@@ -129,15 +111,6 @@ async fn shutdown_lets_socket_requests_finish(kind: TestBackend) {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn shutdown_lets_socket_requests_finish_sqlite() {
-    shutdown_lets_socket_requests_finish(TestBackend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn shutdown_lets_socket_requests_finish_postgres() {
-    shutdown_lets_socket_requests_finish(TestBackend::Postgres).await;
-}
 
 /// A session token for `user_id` signed with `key`, as a forger would make it.
 fn forged_token(user_id: &str, key: &str) -> String {
@@ -172,12 +145,4 @@ async fn unset_session_keys_are_generated_and_kept(kind: TestBackend) {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn unset_session_keys_are_generated_and_kept_sqlite() {
-    unset_session_keys_are_generated_and_kept(TestBackend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn unset_session_keys_are_generated_and_kept_postgres() {
-    unset_session_keys_are_generated_and_kept(TestBackend::Postgres).await;
-}
+kizuna_testkit::on_both_backends!(deleted_account_writes_nothing_across_restarts, logouts_survive_restarts, shutdown_lets_socket_requests_finish, unset_session_keys_are_generated_and_kept);

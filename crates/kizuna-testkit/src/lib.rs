@@ -242,3 +242,24 @@ macro_rules! server_test {
         }
     };
 }
+
+/// For each `async fn NAME(kind: TestBackend)` of the calling module, defines the tests
+/// `NAME::sqlite` and `NAME::postgres` (for tests that manage their own servers, e.g. restarts).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::TestBackend::Sqlite).await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::TestBackend::Postgres).await
+                }
+            }
+        )+
+    };
+}
