@@ -85,8 +85,17 @@ enum Pools {
     /// SQLite allows one writer at a time. A single writer connection serialises writes in the
     /// pool queue instead of failing with SQLITE_BUSY; readers use their own read-only pool and,
     /// in WAL mode, never wait for the writer.
-    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Sqlite { writer: SqlitePool, reader: SqlitePool, held: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>>> },
     Postgres(PgPool),
+}
+
+/// The writer of either backend, for [`crate::dispatch_write!`]. On SQLite it is the one writer
+/// connection, held out of its pool and handed from write to write under a mutex: taking it and
+/// giving it back costs no pool round trips (sqlx pings every connection it gets back).
+#[doc(hidden)]
+pub enum WriterRef<'a> {
+    Sqlite(tokio::sync::MutexGuard<'a, Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>>),
+    Postgres(&'a PgPool),
 }
 
 /// A borrowed pool of either backend; see [`crate::dispatch!`].
@@ -156,7 +165,7 @@ impl Store {
                     .connect_with(base.read_only(true))
                     .await?;
                 group_commit = Some(crate::group_commit::GroupCommit::start(path));
-                Pools::Sqlite { writer, reader }
+                Pools::Sqlite { writer, reader, held: Default::default() }
             }
             Backend::Postgres { url } => {
                 let options = PgConnectOptions::from_str(url)?;
@@ -191,17 +200,19 @@ impl Store {
     /// Waits until the write this caller just committed is durable. Every write on the writer
     /// calls it before it is acknowledged: on SQLite it joins the group commit, on PostgreSQL
     /// the commit itself was durable.
-    pub(crate) async fn synced(&self) -> Result<(), StoreError> {
+    #[doc(hidden)]
+    pub async fn synced(&self) -> Result<(), StoreError> {
         match &self.group_commit {
             Some(group) => group.synced().await,
             None => Ok(()),
         }
     }
 
-    /// Commits a write transaction and waits until it is durable ([`Store::synced`]).
+    /// Commits a write transaction. [`crate::dispatch_write!`] waits until it is durable
+    /// ([`Store::synced`]) once the writer is given back, so other writes go on meanwhile.
     pub(crate) async fn commit<DB: sqlx::Database>(&self, tx: sqlx::Transaction<'_, DB>) -> Result<(), StoreError> {
         tx.commit().await?;
-        self.synced().await
+        Ok(())
     }
 
     /// fsyncs the SQLite group commit has made (0 on PostgreSQL); for tests and metrics.
@@ -251,8 +262,10 @@ impl Store {
     /// Closes every connection, waiting for in-flight queries. Called on graceful shutdown.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => {
+            Pools::Sqlite { writer, reader, held } => {
                 reader.close().await;
+                // The held connection goes back first: closing waits for every connection.
+                held.lock().await.take();
                 writer.close().await;
             }
             Pools::Postgres(pool) => pool.close().await,
@@ -263,18 +276,38 @@ impl Store {
     /// row, if any (fault-injection tests: `PRAGMA max_page_count`). Not for PostgreSQL.
     #[cfg(any(test, feature = "testing"))]
     pub async fn sqlite_writer_query(&self, sql: &str) -> Result<Option<i64>, StoreError> {
-        let Pools::Sqlite { writer, .. } = &self.pools else {
+        let WriterRef::Sqlite(mut held) = self.writer().await? else {
             return Err(StoreError::Sqlx(sqlx::Error::Configuration("not an SQLite store".into())));
         };
-        let row: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(sql.to_owned())).fetch_optional(writer).await?;
+        let conn: &mut sqlx::SqliteConnection = held.as_mut().expect("writer() leaves a connection");
+        let row: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(sql.to_owned())).fetch_optional(conn).await?;
         Ok(row.map(|r| r.0))
     }
 
-    /// The pool for statements that write.
-    pub(crate) fn writer(&self) -> PoolRef<'_> {
+    /// The writer: on SQLite the writer connection, taken from its pool once and then held (and
+    /// replaced when a write left it inside a transaction; see `sqlite_writer_is_clean`).
+    #[doc(hidden)]
+    pub async fn writer(&self) -> Result<WriterRef<'_>, StoreError> {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => PoolRef::Sqlite(writer),
-            Pools::Postgres(pool) => PoolRef::Postgres(pool),
+            Pools::Sqlite { writer, held, .. } => {
+                let mut guard = held.lock().await;
+                if let Some(conn) = guard.as_mut()
+                    && conn.is_in_transaction()
+                {
+                    // A write that ended early dropped its transaction; its rollback is queued on
+                    // the connection's thread. A round trip lets it run, then look again.
+                    let _ = conn.ping().await;
+                    if conn.is_in_transaction() {
+                        // Back to the pool, whose release check closes it.
+                        guard.take();
+                    }
+                }
+                if guard.is_none() {
+                    *guard = Some(writer.acquire().await?);
+                }
+                Ok(WriterRef::Sqlite(guard))
+            }
+            Pools::Postgres(pool) => Ok(WriterRef::Postgres(pool)),
         }
     }
 
@@ -313,22 +346,22 @@ async fn sqlite_writer_is_clean(conn: &mut sqlx::SqliteConnection) -> Result<boo
 /// front, waiting up to the busy timeout for another process that holds it. A deferred `BEGIN`
 /// that reads first and writes later fails at once with "database is locked" (SQLITE_BUSY
 /// without the busy handler) when another connection committed in between.
-pub(crate) trait BeginWrite {
+pub(crate) trait BeginWrite<'c> {
     type Db: sqlx::Database;
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+    fn begin_write(self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'c, Self::Db>, sqlx::Error>> + Send;
 }
 
-impl BeginWrite for SqlitePool {
+impl<'c> BeginWrite<'c> for &'c mut sqlx::SqliteConnection {
     type Db = sqlx::Sqlite;
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send {
-        self.begin_with("BEGIN IMMEDIATE")
+    fn begin_write(self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'c, sqlx::Sqlite>, sqlx::Error>> + Send {
+        sqlx::Connection::begin_with(self, "BEGIN IMMEDIATE")
     }
 }
 
-impl BeginWrite for PgPool {
+impl<'c> BeginWrite<'c> for &'c PgPool {
     type Db = sqlx::Postgres;
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send {
-        self.begin()
+    async fn begin_write(self) -> Result<sqlx::Transaction<'c, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
     }
 }
 

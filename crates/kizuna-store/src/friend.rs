@@ -192,7 +192,7 @@ impl Store {
     ) -> Result<Vec<(Uuid, FriendAdded)>, StoreError> {
         let for_update = self.for_update();
         let mut done = Vec::new();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let existing = lock_users!(tx, user_id, targets, for_update);
             for &target in targets {
@@ -235,7 +235,7 @@ impl Store {
     pub async fn friends_delete(&self, user_id: Uuid, targets: &[Uuid], now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
         let for_update = self.for_update();
         let mut both = Vec::new();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let _ = lock_users!(tx, user_id, targets, for_update);
             for &target in targets {
@@ -264,7 +264,7 @@ impl Store {
     /// target's edge to the caller goes unless it is a block itself.
     pub async fn friends_block(&self, user_id: Uuid, targets: &[Uuid], now: DateTime<Utc>) -> Result<(), StoreError> {
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let existing = lock_users!(tx, user_id, targets, for_update);
             for &target in targets {

@@ -324,7 +324,7 @@ impl Store {
              max_count, create_time, update_time, disable_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11) \
              RETURNING {GROUP_COLUMNS}"
         );
-        let row = dispatch!(self.writer(), pool => {
+        let row = crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let row: GroupRow = sqlx::query_as(AssertSqlSafe(sql.as_str()))
                 .bind(g.id).bind(g.creator_id).bind(&g.name).bind(&g.description).bind(&g.avatar_url).bind(lang)
@@ -377,7 +377,7 @@ impl Store {
             None => None,
         };
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             if let Some(caller) = caller {
                 lock_group!(tx, group, for_update);
@@ -430,7 +430,7 @@ impl Store {
     /// unless `None` (server). Returns false when the caller may not.
     pub async fn group_delete(&self, group: Uuid, caller: Option<Uuid>) -> Result<bool, StoreError> {
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             lock_group!(tx, group, for_update);
             if let Some(caller) = caller
@@ -448,7 +448,7 @@ impl Store {
     /// records a join request.
     pub async fn group_join(&self, group: Uuid, user: Uuid, now: DateTime<Utc>) -> Result<JoinOutcome, StoreError> {
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let Some(g) = lock_group!(tx, group, for_update) else { return Ok(JoinOutcome::NotFound) };
             if g.edge_count >= g.max_count {
@@ -477,7 +477,7 @@ impl Store {
     /// group. A pending join request is withdrawn the same way.
     pub async fn group_leave(&self, group: Uuid, user: Uuid, now: DateTime<Utc>) -> Result<LeaveOutcome, StoreError> {
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             lock_group!(tx, group, for_update);
             let Some(my_state) = member_state!(tx, group, user) else { return Ok(LeaveOutcome::Unchanged) };
@@ -495,6 +495,8 @@ impl Store {
                     }
                     delete_group_in_tx!(tx, group);
                     self.commit(tx).await?;
+                    // An early return skips dispatch_write's sync: sync here (a rare path).
+                    self.synced().await?;
                     return Ok(LeaveOutcome::Deleted);
                 }
             }
@@ -513,7 +515,7 @@ impl Store {
     /// user must be an admin. All or nothing: an unknown user or a full group writes nothing.
     pub async fn group_add_users(&self, group: Uuid, caller: Option<Uuid>, users: &[Uuid], now: DateTime<Utc>) -> Result<MembersOutcome, StoreError> {
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let g = lock_group!(tx, group, for_update);
             if let Some(caller) = caller
@@ -566,7 +568,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<MembersOutcome, StoreError> {
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let g = lock_group!(tx, group, for_update);
             let mut my_state = state::SUPERADMIN;

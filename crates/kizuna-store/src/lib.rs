@@ -34,7 +34,29 @@ mod tests_storage;
 mod tests_faults;
 
 pub use db::{epoch, now, Backend, DatabaseConfig, Store};
+#[doc(hidden)]
+pub use db::WriterRef;
 pub use error::StoreError;
+
+/// Run a write: `$body` with `$conn` bound to the SQLite writer connection or the PostgreSQL pool
+/// (a [`db::WriterRef`]); the body is compiled once per backend and must use `$conn` once. Once
+/// the writer is given back, waits until the write is durable (SQLite group commit); a body that
+/// returns early has written nothing, or commits and syncs itself.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! dispatch_write {
+    ($store:expr, $conn:ident => $body:expr) => {{
+        let out = match $store.writer().await? {
+            $crate::db::WriterRef::Sqlite(mut held) => {
+                let $conn: &mut sqlx::SqliteConnection = held.as_mut().expect("writer() leaves a connection");
+                $body
+            }
+            $crate::db::WriterRef::Postgres($conn) => $body,
+        };
+        $store.synced().await?;
+        out
+    }};
+}
 
 /// Run `$body` with `$pool` bound to the concrete sqlx pool of `$handle` (a [`db::PoolRef`]).
 /// The body is compiled once per backend, so it must only use APIs both drivers support.

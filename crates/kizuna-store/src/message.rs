@@ -103,11 +103,12 @@ impl crate::Store {
 impl crate::Store {
     /// Stores a message.
     pub async fn message_insert(&self, m: &NewMessage) -> Result<(), crate::StoreError> {
-        crate::dispatch!(self.writer(), pool => {
-            let mut conn = pool.acquire().await?;
+        crate::dispatch_write!(self, pool => {
+            #[allow(unused_mut)] // needed for the PostgreSQL pool connection only
+            let mut conn = sqlx::Acquire::acquire(pool).await?;
             crate::message_insert_in_tx!(conn, m);
         });
-        self.synced().await
+        Ok(())
     }
 
     /// Edits a message of `sender_id` in `stream`. Returns its create time, or `None` when the
@@ -123,13 +124,12 @@ impl crate::Store {
     ) -> Result<Option<DateTime<Utc>>, crate::StoreError> {
         let content: &serde_json::value::RawValue =
             serde_json::from_str(content).map_err(|e| crate::StoreError::Sqlx(sqlx::Error::Decode(e.into())))?;
-        let row: Option<(DateTime<Utc>,)> = crate::dispatch!(self.writer(), pool =>
+        let row: Option<(DateTime<Utc>,)> = crate::dispatch_write!(self, pool =>
             sqlx::query_as("UPDATE message SET update_time = $5, username = $4, content = $3 WHERE id = $1 AND sender_id = $2 \
                             AND stream_mode = $6 AND stream_subject = $7 AND stream_descriptor = $8 AND stream_label = $9 RETURNING create_time")
                 .bind(id).bind(sender_id).bind(sqlx::types::Json(content)).bind(username).bind(now)
                 .bind(stream.mode).bind(stream.subject).bind(stream.descriptor).bind(&stream.label)
                 .fetch_optional(pool).await?);
-        self.synced().await?;
         Ok(row.map(|r| r.0))
     }
 
@@ -141,13 +141,12 @@ impl crate::Store {
         id: Uuid,
         sender_id: Uuid,
     ) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, crate::StoreError> {
-        let row = crate::dispatch!(self.writer(), pool =>
+        let row = crate::dispatch_write!(self, pool =>
             sqlx::query_as("DELETE FROM message WHERE id = $1 AND sender_id = $2 \
                             AND stream_mode = $3 AND stream_subject = $4 AND stream_descriptor = $5 AND stream_label = $6 \
                             RETURNING create_time, update_time")
                 .bind(id).bind(sender_id).bind(stream.mode).bind(stream.subject).bind(stream.descriptor).bind(&stream.label)
                 .fetch_optional(pool).await?);
-        self.synced().await?;
         Ok(row)
     }
 }

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    dispatch,
     storage::{sorted_deletes, sorted_writes, StorageAck, StorageDelete, StorageReject, StorageWrite},
     users::AccountUpdate,
     wallet::{WalletChange, WalletReject, WalletUpdated},
@@ -40,7 +39,7 @@ impl Store {
         let writes = sorted_writes(&update.storage_writes);
         let deletes = sorted_deletes(&update.storage_deletes);
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let mut accounts: Vec<&(Uuid, AccountUpdate)> = update.accounts.iter().collect();
             accounts.sort_by_key(|(id, _)| *id);

@@ -38,7 +38,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             for n in rows {
                 let content: &RawValue = serde_json::from_str(&n.content).map_err(|e| StoreError::Sqlx(sqlx::Error::Decode(e.into())))?;
@@ -78,7 +78,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(0);
         }
-        let n = dispatch!(self.writer(), pool => {
+        let n = crate::dispatch_write!(self, pool => {
             let mut q = QueryBuilder::new("DELETE FROM notification WHERE user_id = ");
             q.push_bind(user_id).push(" AND id IN (");
             let mut sep = q.separated(", ");
@@ -86,7 +86,6 @@ impl Store {
             q.push(")");
             q.build().execute(pool).await?.rows_affected()
         });
-        self.synced().await?;
         Ok(n)
     }
 }

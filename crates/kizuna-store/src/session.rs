@@ -73,7 +73,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             crate::session_revoke_in_tx!(tx, rows);
             self.commit(tx).await?;
@@ -96,7 +96,7 @@ impl Store {
 
     /// Forgets revocations that expired by `now`; returns how many.
     pub async fn session_revocations_sweep(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let n = dispatch!(self.writer(), pool =>
+        let n = crate::dispatch_write!(self, pool =>
             sqlx::query("DELETE FROM kizuna_session_revocation WHERE expire_time <= $1").bind(now).execute(pool).await?.rows_affected());
         Ok(n)
     }

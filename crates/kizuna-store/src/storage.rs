@@ -252,7 +252,7 @@ impl Store {
         }
         let sorted = sorted_writes(ops);
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let outcome = storage_write_in_tx!(tx, sorted.iter().copied(), authoritative, for_update, now);
             if outcome.is_ok() { self.commit(tx).await?; } else { tx.rollback().await?; }
@@ -279,7 +279,7 @@ impl Store {
                    ELSE excluded.update_time END \
                    WHERE $9 OR storage.write = 1 \
                    RETURNING version, create_time, update_time";
-        let row: Option<(String, DateTime<Utc>, DateTime<Utc>)> = dispatch!(self.writer(), pool =>
+        let row: Option<(String, DateTime<Utc>, DateTime<Utc>)> = crate::dispatch_write!(self, pool =>
             sqlx::query_as(sql)
                 .bind(&op.collection).bind(&op.key).bind(op.user_id).bind(sqlx::types::Json(raw)).bind(&op.new_version)
                 .bind(op.read).bind(op.write).bind(now).bind(authoritative)
@@ -287,14 +287,13 @@ impl Store {
         let Some((version, create_time, update_time)) = row else {
             return Ok(Err(StorageReject::Permission));
         };
-        self.synced().await?;
         Ok(Ok(vec![StorageAck { collection: op.collection.clone(), key: op.key.clone(), user_id: op.user_id, version, create_time, update_time }]))
     }
 
     /// Deletes a batch atomically.
     pub async fn storage_delete(&self, ops: &[StorageDelete], authoritative: bool) -> Result<Result<(), StorageReject>, StoreError> {
         let sorted = sorted_deletes(ops);
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let outcome = storage_delete_in_tx!(tx, sorted.iter().copied(), authoritative);
             if outcome.is_ok() { self.commit(tx).await?; } else { tx.rollback().await?; }

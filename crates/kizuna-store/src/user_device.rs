@@ -27,7 +27,7 @@ impl Store {
 
     /// Links a device id to an account.
     pub async fn link_device(&self, user_id: Uuid, device_id: &str, now: DateTime<Utc>) -> Result<LinkDevice, StoreError> {
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let owner: Option<(Uuid,)> = sqlx::query_as("SELECT user_id FROM user_device WHERE id = $1")
                 .bind(device_id).fetch_optional(&mut *tx).await?;
@@ -57,7 +57,7 @@ impl Store {
     pub async fn unlink_device(&self, user_id: Uuid, device_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let keeps_other = crate::users::other_identifier_exists_for_device();
         let sql = format!("DELETE FROM user_device WHERE id = $2 AND user_id = $1 AND EXISTS (SELECT 1 FROM users WHERE id = $1 AND {keeps_other})");
-        let removed = dispatch!(self.writer(), pool => {
+        let removed = crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let n = sqlx::query(AssertSqlSafe(sql.as_str())).bind(user_id).bind(device_id).execute(&mut *tx).await?.rows_affected();
             if n > 0 {

@@ -292,7 +292,7 @@ impl Store {
     /// Inserts an account (and its device, if any) in one transaction. A clash surfaces as
     /// [`StoreError::Unique`]; nothing is written then.
     pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "INSERT INTO users (id, username, custom_id, email, facebook_instant_game_id, password, create_time, update_time) \
@@ -322,11 +322,11 @@ impl Store {
     /// Applies a profile update if any value actually changes, bumping `update_time` then.
     /// Returns whether a row changed.
     pub async fn update_account(&self, id: Uuid, update: &AccountUpdate, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let affected = dispatch!(self.writer(), pool => {
-            let mut conn = pool.acquire().await?;
+        let affected = crate::dispatch_write!(self, pool => {
+            #[allow(unused_mut)] // needed for the PostgreSQL pool connection only
+            let mut conn = sqlx::Acquire::acquire(pool).await?;
             crate::account_update_in_tx!(conn, id, update, now)
         });
-        self.synced().await?;
         Ok(affected > 0)
     }
 
@@ -344,7 +344,7 @@ impl Store {
         revocations: &[crate::session::Revocation],
     ) -> Result<(bool, Vec<Uuid>), StoreError> {
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             // Lock the account and its friends in id order, as friend operations do.
             let mut q = QueryBuilder::new("SELECT id FROM users WHERE id = ");
@@ -389,7 +389,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(Uuid,)> = dispatch!(self.writer(), pool => {
+        let rows: Vec<(Uuid,)> = crate::dispatch_write!(self, pool => {
             let mut q = QueryBuilder::new("UPDATE users SET disable_time = ");
             q.push_bind(time).push(" WHERE id <> ").push_bind(Uuid::nil()).push(" AND id IN (");
             let mut sep = q.separated(", ");
@@ -397,7 +397,6 @@ impl Store {
             q.push(") RETURNING id");
             q.build_query_as().fetch_all(pool).await?
         });
-        self.synced().await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
@@ -417,12 +416,11 @@ impl Store {
             "UPDATE users SET {col} = $2, update_time = $3{password_set} WHERE id = $1 \
              AND NOT EXISTS (SELECT 1 FROM users WHERE {col} = $2 AND id <> $1)"
         );
-        let result = dispatch!(self.writer(), pool => {
+        let result = crate::dispatch_write!(self, pool => {
             let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(id).bind(value).bind(now);
             if let Some(p) = password { q = q.bind(p); }
             q.execute(pool).await.map(|r| r.rows_affected())
         });
-        self.synced().await?;
         match result {
             Ok(n) => Ok(n > 0),
             // A concurrent link of the same value won the race.
@@ -443,9 +441,8 @@ impl Store {
              AND ($2 = '' OR {col} = $2) AND {}",
             other_identifier_exists(Some(column), None)
         );
-        let n = dispatch!(self.writer(), pool =>
+        let n = crate::dispatch_write!(self, pool =>
             sqlx::query(AssertSqlSafe(sql.as_str())).bind(id).bind(value).bind(now).execute(pool).await?.rows_affected());
-        self.synced().await?;
         Ok(n > 0)
     }
 }

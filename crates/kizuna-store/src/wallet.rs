@@ -123,7 +123,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<WalletUpdated>, WalletReject>, StoreError> {
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let outcome = wallet_update_in_tx!(tx, changes, update_ledger, for_update, now);
             if outcome.is_ok() { self.commit(tx).await?; } else { tx.rollback().await?; }
@@ -157,7 +157,7 @@ impl Store {
         let patch: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(metadata).map_err(|e| StoreError::Sqlx(sqlx::Error::Decode(e.into())))?;
         let for_update = self.for_update();
-        dispatch!(self.writer(), pool => {
+        crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let sql = format!("SELECT id, user_id, changeset, metadata, create_time, update_time FROM wallet_ledger WHERE id = $1{for_update}");
             let row: Option<LedgerRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *tx).await?;
