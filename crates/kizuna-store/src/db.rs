@@ -85,8 +85,58 @@ enum Pools {
     /// SQLite allows one writer at a time. A single writer connection serialises writes in the
     /// pool queue instead of failing with SQLITE_BUSY; readers use their own read-only pool and,
     /// in WAL mode, never wait for the writer.
-    Sqlite { writer: SqlitePool, reader: SqlitePool, held: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>>> },
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+        held: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>>>,
+        readers: std::sync::Arc<ReaderSet>,
+    },
     Postgres(PgPool),
+}
+
+/// The SQLite reader connections, held out of their pool once taken: a read borrows one and puts
+/// it back when done, without the pool's release task and ping (see [`WriterRef`]).
+pub(crate) struct ReaderSet {
+    pool: SqlitePool,
+    idle: std::sync::Mutex<Vec<sqlx::pool::PoolConnection<sqlx::Sqlite>>>,
+    /// One permit per connection the pool may open.
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl ReaderSet {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<sqlx::pool::PoolConnection<sqlx::Sqlite>>> {
+        // A poisoned lock only means a panic elsewhere; the list itself is always consistent.
+        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A borrowed SQLite reader connection; back to its set when dropped.
+#[doc(hidden)]
+pub struct ReaderGuard {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    set: std::sync::Arc<ReaderSet>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl ReaderGuard {
+    pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        self.conn.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for ReaderGuard {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.set.idle().push(conn);
+        }
+    }
+}
+
+/// A reader of either backend, for [`crate::dispatch_read!`].
+#[doc(hidden)]
+pub enum ReaderRef<'a> {
+    Sqlite(ReaderGuard),
+    Postgres(&'a PgPool),
 }
 
 /// The writer of either backend, for [`crate::dispatch_write!`]. On SQLite it is the one writer
@@ -165,7 +215,12 @@ impl Store {
                     .connect_with(base.read_only(true))
                     .await?;
                 group_commit = Some(crate::group_commit::GroupCommit::start(path));
-                Pools::Sqlite { writer, reader, held: Default::default() }
+                let readers = std::sync::Arc::new(ReaderSet {
+                    pool: reader.clone(),
+                    idle: Default::default(),
+                    permits: std::sync::Arc::new(tokio::sync::Semaphore::new(reader.options().get_max_connections() as usize)),
+                });
+                Pools::Sqlite { writer, reader, held: Default::default(), readers }
             }
             Backend::Postgres { url } => {
                 let options = PgConnectOptions::from_str(url)?;
@@ -220,7 +275,8 @@ impl Store {
         self.group_commit.as_ref().map_or(0, |g| g.sync_count())
     }
 
-    /// Lists every built-in migration with whether it has been applied.
+    /// Lists every built-in migration with whether it has been applied (`kizuna migrate status`,
+    /// on a store that has served no reads: it uses the reader pool directly).
     pub async fn migration_status(&self) -> Result<Vec<(i64, String, bool)>, StoreError> {
         let (migrator, exists_sql) = match &self.pools {
             Pools::Sqlite { .. } => {
@@ -245,7 +301,7 @@ impl Store {
 
     /// One round trip to the database (readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        crate::dispatch!(self.reader(), pool => { sqlx::query("SELECT 1").execute(pool).await?; });
+        crate::dispatch_read!(self, conn => { sqlx::query("SELECT 1").execute(conn).await?; });
         Ok(())
     }
 
@@ -262,7 +318,8 @@ impl Store {
     /// Closes every connection, waiting for in-flight queries. Called on graceful shutdown.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader, held } => {
+            Pools::Sqlite { writer, reader, held, readers } => {
+                readers.idle().clear();
                 reader.close().await;
                 // The held connection goes back first: closing waits for every connection.
                 held.lock().await.take();
@@ -311,7 +368,27 @@ impl Store {
         }
     }
 
-    /// The pool for read-only statements.
+    /// A reader: on SQLite a connection borrowed from the held set (taken from the pool the
+    /// first time), on PostgreSQL the pool.
+    #[doc(hidden)]
+    pub async fn read_conn(&self) -> Result<ReaderRef<'_>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { readers, .. } => {
+                let permit = readers.permits.clone().acquire_owned().await.map_err(|_| StoreError::Sqlx(sqlx::Error::PoolClosed))?;
+                let idle = readers.idle().pop();
+                let conn = match idle {
+                    Some(conn) => conn,
+                    None => readers.pool.acquire().await?,
+                };
+                Ok(ReaderRef::Sqlite(ReaderGuard { conn: Some(conn), set: readers.clone(), _permit: permit }))
+            }
+            Pools::Postgres(pool) => Ok(ReaderRef::Postgres(pool)),
+        }
+    }
+
+    /// The pool for read-only statements. Data reads go through [`Store::read_conn`]
+    /// (`dispatch_read!`) instead: the held SQLite readers are checked out of this pool, so
+    /// acquiring from it while they are all held would wait.
     pub(crate) fn reader(&self) -> PoolRef<'_> {
         match &self.pools {
             Pools::Sqlite { reader, .. } => PoolRef::Sqlite(reader),

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use crate::{dispatch, users::UserRow, Store, StoreError};
+use crate::{users::UserRow, Store, StoreError};
 
 /// Friend states as stored.
 pub mod state {
@@ -84,7 +84,7 @@ fn json(text: &str) -> Result<&RawValue, StoreError> {
 macro_rules! edge_page {
     ($store:expr, $sql:expr, $source:expr, $state:expr, $all_states:expr, $from:expr, $limit:expr) => {{
         let sql: String = $sql;
-        let rows = crate::dispatch!($store.reader(), pool => {
+        let rows = crate::dispatch_read!($store, pool => {
             let mut q = sqlx::QueryBuilder::new(sql.as_str());
             q.push_bind($source);
             match $state {
@@ -161,7 +161,7 @@ impl Store {
         if usernames.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(Uuid,)> = dispatch!(self.reader(), pool => {
+        let rows: Vec<(Uuid,)> = crate::dispatch_read!(self, pool => {
             let mut q = QueryBuilder::new("SELECT id FROM users WHERE username IN (");
             let mut sep = q.separated(", ");
             for u in usernames { sep.push_bind(u.as_str()); }
@@ -173,7 +173,7 @@ impl Store {
 
     /// Whether `target` exists and has not blocked `user` (who may then open a direct chat).
     pub async fn user_exists_not_blocking(&self, target: Uuid, user: Uuid) -> Result<bool, StoreError> {
-        let row: Option<(Uuid,)> = dispatch!(self.reader(), pool =>
+        let row: Option<(Uuid,)> = crate::dispatch_read!(self, pool =>
             sqlx::query_as("SELECT id FROM users WHERE id = $1 AND NOT EXISTS \
                             (SELECT 1 FROM user_edge WHERE source_id = $1 AND destination_id = $2 AND state = 3)")
                 .bind(target).bind(user).fetch_optional(pool).await?);
@@ -315,7 +315,7 @@ impl Store {
     /// Friends of the user's friends as (referrer, user) pairs in that order, from `from`
     /// (inclusive): the user and the user's own friends excluded, at most `limit` pairs.
     pub async fn friends_of_friends(&self, user_id: Uuid, from: Option<(Uuid, Uuid)>, limit: usize) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
-        let rows = dispatch!(self.reader(), pool => {
+        let rows = crate::dispatch_read!(self, pool => {
             let mut q = QueryBuilder::new(
                 "SELECT f.source_id, f.destination_id FROM user_edge f \
                  WHERE f.source_id IN (SELECT destination_id FROM user_edge WHERE state = 0 AND source_id = ");

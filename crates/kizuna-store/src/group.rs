@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
 use crate::{
-    dispatch, epoch,
+    epoch,
     friend::{edge_page, next_position, user_columns},
     message::{self, NewMessage},
     users::UserRow,
@@ -340,14 +340,14 @@ impl Store {
     /// An enabled group by id.
     pub async fn group_by_id(&self, id: Uuid) -> Result<Option<GroupRow>, StoreError> {
         let sql = format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = $1 AND disable_time = $2");
-        let row = dispatch!(self.reader(), pool =>
+        let row = crate::dispatch_read!(self, pool =>
             sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id).bind(epoch()).fetch_optional(pool).await?);
         Ok(row)
     }
 
     /// A user's state in a group (bans included), `None` without an edge.
     pub async fn group_member_state(&self, group: Uuid, user: Uuid) -> Result<Option<i16>, StoreError> {
-        let row: Option<(i16,)> = dispatch!(self.reader(), pool =>
+        let row: Option<(i16,)> = crate::dispatch_read!(self, pool =>
             sqlx::query_as("SELECT state FROM group_edge WHERE source_id = $1 AND destination_id = $2")
                 .bind(group).bind(user).fetch_optional(pool).await?);
         Ok(row.map(|r| r.0))
@@ -358,7 +358,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = dispatch!(self.reader(), pool => {
+        let rows = crate::dispatch_read!(self, pool => {
             let mut q = QueryBuilder::new(format!("SELECT {GROUP_COLUMNS} FROM groups WHERE disable_time = "));
             q.push_bind(epoch()).push(" AND id IN (");
             let mut sep = q.separated(", ");
@@ -676,7 +676,7 @@ impl Store {
         // Case-insensitive: PostgreSQL compares lower-cased text (what its name index holds, so a
         // prefix pattern seeks), SQLite's LIKE folds ASCII case and uses its NOCASE name index.
         let (column, like) = if self.is_postgres() { ("lower(name)", " LIKE lower(") } else { ("name", " LIKE (") };
-        let rows = dispatch!(self.reader(), pool => {
+        let rows = crate::dispatch_read!(self, pool => {
             let mut q = QueryBuilder::new(format!("SELECT {GROUP_COLUMNS} FROM groups WHERE "));
             match &f.name {
                 Some(name) => { q.push(column).push(like).push_bind(name.clone()).push(")"); }

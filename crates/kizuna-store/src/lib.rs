@@ -58,6 +58,23 @@ macro_rules! dispatch_write {
     }};
 }
 
+/// Run a read: `$body` with `$conn` bound to a borrowed SQLite reader connection or the
+/// PostgreSQL pool (a [`db::ReaderRef`]); the body is compiled once per backend and must use
+/// `$conn` once.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! dispatch_read {
+    ($store:expr, $conn:ident => $body:expr) => {
+        match $store.read_conn().await? {
+            $crate::db::ReaderRef::Sqlite(mut borrowed) => {
+                let $conn: &mut sqlx::SqliteConnection = borrowed.conn();
+                $body
+            }
+            $crate::db::ReaderRef::Postgres($conn) => $body,
+        }
+    };
+}
+
 /// Run `$body` with `$pool` bound to the concrete sqlx pool of `$handle` (a [`db::PoolRef`]).
 /// The body is compiled once per backend, so it must only use APIs both drivers support.
 #[macro_export]

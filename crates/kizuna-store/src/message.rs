@@ -82,7 +82,7 @@ impl crate::Store {
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: usize,
     ) -> Result<Vec<MessageRow>, crate::StoreError> {
-        let rows = crate::dispatch!(self.reader(), pool => {
+        let rows = crate::dispatch_read!(self, pool => {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT id, code, sender_id, username, content, create_time, update_time FROM message WHERE stream_mode = ");
             q.push_bind(stream.mode).push(" AND stream_subject = ").push_bind(stream.subject)

@@ -5,7 +5,7 @@ use serde_json::value::RawValue;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use crate::{dispatch, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// A stored notification.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -60,7 +60,7 @@ impl Store {
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: usize,
     ) -> Result<Vec<NotificationRow>, StoreError> {
-        let rows = dispatch!(self.reader(), pool => {
+        let rows = crate::dispatch_read!(self, pool => {
             let mut q = QueryBuilder::new(
                 "SELECT id, user_id, subject, content, code, sender_id, create_time FROM notification WHERE user_id = ");
             q.push_bind(user_id);

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{dispatch, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// What a revocation row says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl Store {
     pub async fn session_revocations(&self, now: DateTime<Utc>) -> Result<Vec<Revocation>, StoreError> {
         type Row = (Uuid, i16, String, DateTime<Utc>, DateTime<Utc>);
         let sql = "SELECT user_id, kind, token_id, create_time, expire_time FROM kizuna_session_revocation WHERE expire_time > $1";
-        let rows: Vec<Row> = dispatch!(self.reader(), pool => sqlx::query_as(sql).bind(now).fetch_all(pool).await?);
+        let rows: Vec<Row> = crate::dispatch_read!(self, pool => sqlx::query_as(sql).bind(now).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
             .filter_map(|(user_id, kind, token_id, create_time, expire_time)| {

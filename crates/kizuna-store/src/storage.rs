@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use crate::{dispatch, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// A stored object.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -307,7 +307,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = dispatch!(self.reader(), pool => {
+        let rows = crate::dispatch_read!(self, pool => {
             let mut q = QueryBuilder::new(format!("SELECT {STORAGE_COLUMNS} FROM storage WHERE ("));
             for (i, (collection, key, user_id)) in ids.iter().enumerate() {
                 if i > 0 { q.push(" OR "); }
@@ -333,7 +333,7 @@ impl Store {
         after: Option<&ListPosition>,
         limit: usize,
     ) -> Result<Vec<StorageRow>, StoreError> {
-        let rows = dispatch!(self.reader(), pool => {
+        let rows = crate::dispatch_read!(self, pool => {
             let mut q = QueryBuilder::new(format!("SELECT {STORAGE_COLUMNS} FROM storage WHERE collection = "));
             q.push_bind(collection);
             let order = match scope {

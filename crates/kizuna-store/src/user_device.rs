@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-use crate::{dispatch, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// Outcome of linking a device id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub enum LinkDevice {
 impl Store {
     /// The device ids linked to an account, in id order.
     pub async fn devices_of(&self, user_id: Uuid) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = dispatch!(self.reader(), pool =>
+        let rows: Vec<(String,)> = crate::dispatch_read!(self, pool =>
             sqlx::query_as("SELECT id FROM user_device WHERE user_id = $1 ORDER BY id")
                 .bind(user_id).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|r| r.0).collect())

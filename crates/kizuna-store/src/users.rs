@@ -8,7 +8,7 @@ use sqlx::QueryBuilder;
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-use crate::{dispatch, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// Every column of `users` that the API exposes, in one row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -195,7 +195,7 @@ impl Store {
     /// One account by id.
     pub async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = dispatch!(self.reader(), pool => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?);
+        let row = crate::dispatch_read!(self, pool => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?);
         Ok(row)
     }
 
@@ -215,7 +215,7 @@ impl Store {
                 columns.join(", ")
             )
         });
-        let rows: Vec<Row> = dispatch!(self.reader(), pool => sqlx::query_as(AssertSqlSafe(SQL.as_str())).bind(id).fetch_all(pool).await?);
+        let rows: Vec<Row> = crate::dispatch_read!(self, pool => sqlx::query_as(AssertSqlSafe(SQL.as_str())).bind(id).fetch_all(pool).await?);
         let mut rows = rows.into_iter();
         let Some(first) = rows.next() else { return Ok(None) };
         let devices = first.device_id.into_iter().chain(rows.filter_map(|r| r.device_id)).collect();
@@ -233,7 +233,7 @@ impl Store {
         if ids.is_empty() && usernames.is_empty() && facebook_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = dispatch!(self.reader(), pool => {
+        let rows = crate::dispatch_read!(self, pool => {
             let mut q = QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users WHERE id <> "));
             q.push_bind(Uuid::nil()).push(" AND (1 = 0");
             if !ids.is_empty() {
@@ -263,21 +263,21 @@ impl Store {
     /// The account owning an identity value, for authentication.
     pub async fn auth_by_column(&self, column: IdColumn, value: &str) -> Result<Option<AuthRow>, StoreError> {
         let sql = format!("SELECT id, username, password, disable_time FROM users WHERE {} = $1", column.column());
-        let row = dispatch!(self.reader(), pool => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(value).fetch_optional(pool).await?);
+        let row = crate::dispatch_read!(self, pool => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(value).fetch_optional(pool).await?);
         Ok(row)
     }
 
     /// The account with a username, for username + password login.
     pub async fn auth_by_username(&self, username: &str) -> Result<Option<AuthRow>, StoreError> {
         let sql = "SELECT id, username, password, disable_time FROM users WHERE username = $1";
-        let row = dispatch!(self.reader(), pool => sqlx::query_as(sql).bind(username).fetch_optional(pool).await?);
+        let row = crate::dispatch_read!(self, pool => sqlx::query_as(sql).bind(username).fetch_optional(pool).await?);
         Ok(row)
     }
 
     /// The account by user id, for session refresh.
     pub async fn auth_by_id(&self, id: Uuid) -> Result<Option<AuthRow>, StoreError> {
         let sql = "SELECT id, username, password, disable_time FROM users WHERE id = $1";
-        let row = dispatch!(self.reader(), pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+        let row = crate::dispatch_read!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
         Ok(row)
     }
 
@@ -285,7 +285,7 @@ impl Store {
     pub async fn auth_by_device(&self, device_id: &str) -> Result<Option<AuthRow>, StoreError> {
         let sql = "SELECT u.id, u.username, u.password, u.disable_time FROM user_device d \
                    JOIN users u ON u.id = d.user_id WHERE d.id = $1";
-        let row = dispatch!(self.reader(), pool => sqlx::query_as(sql).bind(device_id).fetch_optional(pool).await?);
+        let row = crate::dispatch_read!(self, pool => sqlx::query_as(sql).bind(device_id).fetch_optional(pool).await?);
         Ok(row)
     }
 

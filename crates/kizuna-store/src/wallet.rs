@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::{dispatch, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// A change to one user's wallet. `metadata` is a JSON object recorded in the ledger.
 #[derive(Debug, Clone)]
@@ -139,7 +139,7 @@ impl Store {
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: usize,
     ) -> Result<Vec<LedgerRow>, StoreError> {
-        let rows = dispatch!(self.reader(), pool => {
+        let rows = crate::dispatch_read!(self, pool => {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT id, user_id, changeset, metadata, create_time, update_time FROM wallet_ledger WHERE user_id = ");
             q.push_bind(user_id);
