@@ -7,7 +7,10 @@
 //!   by Nakama can later be served. SQLite mirrors it (UUID → 16-byte BLOB, TIMESTAMPTZ → RFC 3339
 //!   TEXT, JSONB → TEXT); see `migrations/README.md`.
 //! - Queries are written once with `$N` parameters (both drivers accept them) and run on either
-//!   backend through [`dispatch!`]: the same code is compiled for each pool type.
+//!   backend through [`dispatch_read!`] and [`dispatch_write!`]: the same code is compiled for
+//!   each backend. On SQLite both hand the body a connection held out of its pool (one writer,
+//!   a set of readers), which saves sqlx's per-use release task and ping; writes are acknowledged
+//!   after the group commit's shared fsync (`group_commit.rs`).
 //! - Times are bound from Rust (never `now()` in SQL), so both backends store the same instants.
 //! - Row types are plain structs; wire types never appear here.
 
