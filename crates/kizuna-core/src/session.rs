@@ -162,6 +162,11 @@ fn time(unix_sec: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(unix_sec, 0).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// An account-wide revocation row made at `now`, kept while any token it concerns can live.
+fn account_mark(kind: RevocationKind, user: Uuid, now: i64, max_lifetime: i64) -> Revocation {
+    Revocation { user_id: user, kind, token_id: String::new(), create_time: time(now), expire_time: time(now + max_lifetime) }
+}
+
 /// A revocation row for a token id.
 fn token_row(kind: Kind, user: Uuid, tid: &str, now: i64, exp: i64) -> Revocation {
     let kind = match kind {
@@ -172,26 +177,23 @@ fn token_row(kind: Kind, user: Uuid, tid: &str, now: i64, exp: i64) -> Revocatio
 }
 
 impl SessionCache {
-    /// The deletion mark wins over every other answer for session tokens.
-    fn is_deleted(&self, user: Uuid) -> bool {
-        self.state.lock().deleted.contains_key(&user)
-    }
-
-    fn is_valid(&self, kind: Kind, user: Uuid, tid: &str, exp: i64, lifetime: i64) -> bool {
+    /// Whether a token may be used: `None` when it is revoked, else whether its account was
+    /// deleted (one lock for both answers; this runs on every authenticated request).
+    fn check(&self, kind: Kind, user: Uuid, tid: &str, exp: i64, lifetime: i64) -> Option<bool> {
         let state = self.state.lock();
         let revoked = match kind {
             Kind::Session => &state.revoked_session,
             Kind::Refresh => &state.revoked_refresh,
         };
         if revoked.contains_key(tid) {
-            return false;
+            return None;
         }
-        match state.invalid_before.get(&user) {
-            // Issue time is derived from expiry, as Nakama does; same-second tokens issued
-            // before the mark were revoked by id.
-            Some((before, _)) => exp - lifetime >= *before,
-            None => true,
+        // Issue time is derived from expiry, as Nakama does; same-second tokens issued before the
+        // mark were revoked by id.
+        if state.invalid_before.get(&user).is_some_and(|(before, _)| exp - lifetime < *before) {
+            return None;
         }
+        Some(state.deleted.contains_key(&user))
     }
 
     /// Applies revocations (fresh ones, or those loaded at start-up).
@@ -226,13 +228,7 @@ impl SessionCache {
     /// ([`SessionCache::issued`]) and are revoked by id instead. Later tokens in the same second
     /// stay valid.
     fn invalidate_all_rows(&self, user: Uuid, now: i64, max_lifetime: i64) -> Vec<Revocation> {
-        let mut rows = vec![Revocation {
-            user_id: user,
-            kind: RevocationKind::AllBefore,
-            token_id: String::new(),
-            create_time: time(now),
-            expire_time: time(now + max_lifetime),
-        }];
+        let mut rows = vec![account_mark(RevocationKind::AllBefore, user, now, max_lifetime)];
         let mut state = self.state.lock();
         if let Some(recent) = state.recent.remove(&user) {
             for t in recent.into_iter().filter(|t| t.second >= now) {
@@ -324,22 +320,21 @@ impl Core {
         }
     }
 
-    /// Verifies a token of `kind`: signature, expiry, user id, revocation.
-    fn verify(&self, kind: Kind, token: &str) -> Option<(SessionClaims, Uuid)> {
+    /// Verifies a token of `kind`: signature, expiry, user id, revocation. Also says whether the
+    /// account was deleted.
+    fn verify(&self, kind: Kind, token: &str) -> Option<(SessionClaims, Uuid, bool)> {
         let claims = self.parse(kind, token)?;
         let user_id = Uuid::parse_str(&claims.uid).ok()?;
-        self.inner
-            .revocations
-            .is_valid(kind, user_id, &claims.tid, claims.exp, self.lifetime(kind))
-            .then_some((claims, user_id))
+        let deleted = self.inner.revocations.check(kind, user_id, &claims.tid, claims.exp, self.lifetime(kind))?;
+        Some((claims, user_id, deleted))
     }
 
     /// Verifies a bearer session token. Any failure is Nakama's "Auth token invalid"; the token
     /// of a deleted account answers "Account not found." (Nakama finds no account row then).
     pub fn verify_session_token(&self, token: &str) -> Result<Session, Error> {
-        let (claims, user_id) =
+        let (claims, user_id, deleted) =
             self.verify(Kind::Session, token).ok_or(Error::Unauthenticated("Auth token invalid".into()))?;
-        if self.inner.revocations.is_deleted(user_id) {
+        if deleted {
             return Err(Error::NotFound("Account not found.".into()));
         }
         Ok(Session { user_id, username: claims.usn, vars: claims.vrs, token_id: claims.tid, expiry: claims.exp })
@@ -353,7 +348,8 @@ impl Core {
         if refresh_token.is_empty() {
             return Err(Error::invalid("Refresh token is required."));
         }
-        let (claims, user_id) = self
+        // A deleted account's refresh token goes on to find no user ("User account not found.").
+        let (claims, user_id, _) = self
             .verify(Kind::Refresh, refresh_token)
             .ok_or(Error::Unauthenticated("Refresh token invalid or expired.".into()))?;
         let user = self
@@ -411,15 +407,8 @@ impl Core {
     /// those of the same second stay valid there and then find no account, so here they answer
     /// "Account not found." (a refresh: "User account not found.") and can write nothing.
     pub(crate) fn account_deleted_marks(&self, user: Uuid) -> Vec<Revocation> {
-        let now = unix_now();
-        let mark = |kind| Revocation {
-            user_id: user,
-            kind,
-            token_id: String::new(),
-            create_time: time(now),
-            expire_time: time(now + self.max_token_lifetime()),
-        };
-        vec![mark(RevocationKind::AllBefore), mark(RevocationKind::AccountDeleted)]
+        let (now, lifetime) = (unix_now(), self.max_token_lifetime());
+        [RevocationKind::AllBefore, RevocationKind::AccountDeleted].map(|kind| account_mark(kind, user, now, lifetime)).to_vec()
     }
 
     /// Applies stored revocation rows to the live cache.

@@ -111,15 +111,14 @@ impl ReaderSet {
 }
 
 /// A borrowed SQLite reader connection; back to its set when dropped.
-#[doc(hidden)]
-pub struct ReaderGuard {
+pub(crate) struct ReaderGuard {
     conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
     set: std::sync::Arc<ReaderSet>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl ReaderGuard {
-    pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+    pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
         self.conn.as_mut().expect("present until dropped")
     }
 }
@@ -133,8 +132,7 @@ impl Drop for ReaderGuard {
 }
 
 /// A reader of either backend, for [`crate::dispatch_read!`].
-#[doc(hidden)]
-pub enum ReaderRef<'a> {
+pub(crate) enum ReaderRef<'a> {
     Sqlite(ReaderGuard),
     Postgres(&'a PgPool),
 }
@@ -142,8 +140,7 @@ pub enum ReaderRef<'a> {
 /// The writer of either backend, for [`crate::dispatch_write!`]. On SQLite it is the one writer
 /// connection, held out of its pool and handed from write to write under a mutex: taking it and
 /// giving it back costs no pool round trips (sqlx pings every connection it gets back).
-#[doc(hidden)]
-pub enum WriterRef<'a> {
+pub(crate) enum WriterRef<'a> {
     Sqlite(tokio::sync::MutexGuard<'a, Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>>),
     Postgres(&'a PgPool),
 }
@@ -255,19 +252,11 @@ impl Store {
     /// Waits until the write this caller just committed is durable. Every write on the writer
     /// calls it before it is acknowledged: on SQLite it joins the group commit, on PostgreSQL
     /// the commit itself was durable.
-    #[doc(hidden)]
-    pub async fn synced(&self) -> Result<(), StoreError> {
+    pub(crate) async fn synced(&self) -> Result<(), StoreError> {
         match &self.group_commit {
             Some(group) => group.synced().await,
             None => Ok(()),
         }
-    }
-
-    /// Commits a write transaction. [`crate::dispatch_write!`] waits until it is durable
-    /// ([`Store::synced`]) once the writer is given back, so other writes go on meanwhile.
-    pub(crate) async fn commit<DB: sqlx::Database>(&self, tx: sqlx::Transaction<'_, DB>) -> Result<(), StoreError> {
-        tx.commit().await?;
-        Ok(())
     }
 
     /// fsyncs the SQLite group commit has made (0 on PostgreSQL); for tests and metrics.
@@ -343,8 +332,7 @@ impl Store {
 
     /// The writer: on SQLite the writer connection, taken from its pool once and then held (and
     /// replaced when a write left it inside a transaction; see `sqlite_writer_is_clean`).
-    #[doc(hidden)]
-    pub async fn writer(&self) -> Result<WriterRef<'_>, StoreError> {
+    pub(crate) async fn writer(&self) -> Result<WriterRef<'_>, StoreError> {
         match &self.pools {
             Pools::Sqlite { writer, held, .. } => {
                 let mut guard = held.lock().await;
@@ -370,8 +358,7 @@ impl Store {
 
     /// A reader: on SQLite a connection borrowed from the held set (taken from the pool the
     /// first time), on PostgreSQL the pool.
-    #[doc(hidden)]
-    pub async fn read_conn(&self) -> Result<ReaderRef<'_>, StoreError> {
+    pub(crate) async fn read_conn(&self) -> Result<ReaderRef<'_>, StoreError> {
         match &self.pools {
             Pools::Sqlite { readers, .. } => {
                 let permit = readers.permits.clone().acquire_owned().await.map_err(|_| StoreError::Sqlx(sqlx::Error::PoolClosed))?;
@@ -403,20 +390,15 @@ impl Store {
 /// sqlx does not notice, its `ROLLBACK` then fails and it keeps counting the transaction as open,
 /// so its next `begin()` issues a `SAVEPOINT`, and a later `ROLLBACK TO` leaves a real transaction
 /// open on the connection for good: writes after it are acknowledged but never committed. A
-/// connection that sqlx believes is still inside a transaction when it comes back is closed
-/// (SQLite rolls back whatever it held) and the pool opens a fresh one. That check is an atomic
-/// read; SQLite's own state is only asked (one round trip to the connection's thread) in that
-/// case, to say which of the two went wrong.
+/// connection that sqlx believes is still inside a transaction when it comes back (see
+/// [`Store::writer`]) is closed, SQLite rolls back whatever it held, and the pool opens a fresh
+/// one.
 async fn sqlite_writer_is_clean(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
-    if !conn.is_in_transaction() {
-        return Ok(true);
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("SQLite writer connection returned inside a transaction; replacing it");
     }
-    let mut handle = conn.lock_handle().await?;
-    // SAFETY: the handle is locked out of sqlx's worker for the duration of the call, and
-    // sqlite3_get_autocommit only reads the connection's state.
-    let autocommit = unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
-    tracing::warn!(sqlite_autocommit = autocommit, "SQLite writer connection returned inside a transaction; replacing it");
-    Ok(false)
+    Ok(clean)
 }
 
 /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up

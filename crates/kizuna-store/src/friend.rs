@@ -225,7 +225,7 @@ impl Store {
                     _ => {}
                 }
             }
-            self.commit(tx).await?;
+            tx.commit().await?;
         });
         Ok(done)
     }
@@ -255,7 +255,7 @@ impl Store {
                     (false, false) => {}
                 }
             }
-            self.commit(tx).await?;
+            tx.commit().await?;
         });
         Ok(both)
     }
@@ -290,7 +290,7 @@ impl Store {
                     bump_edge_count!(tx, [target], -1, now);
                 }
             }
-            self.commit(tx).await?;
+            tx.commit().await?;
         });
         Ok(())
     }

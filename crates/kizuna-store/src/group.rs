@@ -331,7 +331,7 @@ impl Store {
                 .bind(sqlx::types::Json(metadata)).bind(if g.open { 0i16 } else { 1i16 }).bind(max_count).bind(now).bind(epoch())
                 .fetch_one(&mut *tx).await?;
             insert_membership!(tx, g.id, g.user_id, state::SUPERADMIN, now);
-            self.commit(tx).await?;
+            tx.commit().await?;
             row
         });
         Ok(row)
@@ -421,7 +421,7 @@ impl Store {
             }
             q.push(" WHERE id = ").push_bind(group).push(" AND disable_time = ").push_bind(epoch());
             let n = q.build().execute(&mut *tx).await?.rows_affected();
-            self.commit(tx).await?;
+            tx.commit().await?;
             Ok(if n == 0 { GroupUpdated::NotUpdated } else { GroupUpdated::Updated })
         })
     }
@@ -439,7 +439,7 @@ impl Store {
                 return Ok(false);
             }
             delete_group_in_tx!(tx, group);
-            self.commit(tx).await?;
+            tx.commit().await?;
             Ok(true)
         })
     }
@@ -468,7 +468,7 @@ impl Store {
                     .bind(group).fetch_all(&mut *tx).await?;
                 JoinOutcome::Requested { admins: admins.into_iter().map(|a| a.0).collect() }
             };
-            self.commit(tx).await?;
+            tx.commit().await?;
             Ok(outcome)
         })
     }
@@ -494,7 +494,7 @@ impl Store {
                         return Ok(LeaveOutcome::LastSuperadmin);
                     }
                     delete_group_in_tx!(tx, group);
-                    self.commit(tx).await?;
+                    tx.commit().await?;
                     // An early return skips dispatch_write's sync: sync here (a rare path).
                     self.synced().await?;
                     return Ok(LeaveOutcome::Deleted);
@@ -506,7 +506,7 @@ impl Store {
                 group_count!(tx, group, -1, now);
             }
             let e = group_event!(tx, group, event::LEAVE, user, now);
-            self.commit(tx).await?;
+            tx.commit().await?;
             Ok(LeaveOutcome::Left(e))
         })
     }
@@ -551,7 +551,7 @@ impl Store {
                 group_count!(tx, group, 1, now);
                 events.push(group_event!(tx, group, event::ADD, user, now));
             }
-            self.commit(tx).await?;
+            tx.commit().await?;
             Ok(MembersOutcome::Done { events, group_name: g.name })
         })
     }
@@ -631,7 +631,7 @@ impl Store {
                 };
                 events.push(group_event!(tx, group, code, user, now));
             }
-            self.commit(tx).await?;
+            tx.commit().await?;
             Ok(MembersOutcome::Done { events, group_name: g.name })
         })
     }

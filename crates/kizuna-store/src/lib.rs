@@ -37,14 +37,13 @@ mod tests_storage;
 mod tests_faults;
 
 pub use db::{epoch, now, Backend, DatabaseConfig, Store};
-#[doc(hidden)]
-pub use db::WriterRef;
 pub use error::StoreError;
 
 /// Run a write: `$body` with `$conn` bound to the SQLite writer connection or the PostgreSQL pool
-/// (a [`db::WriterRef`]); the body is compiled once per backend and must use `$conn` once. Once
+/// (a `db::WriterRef`); the body is compiled once per backend and must use `$conn` once. Once
 /// the writer is given back, waits until the write is durable (SQLite group commit); a body that
-/// returns early has written nothing, or commits and syncs itself.
+/// returns early has written nothing, or commits and syncs itself. Exported only so that
+/// `crate::` paths reach it; it names crate-private items and works inside this crate alone.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! dispatch_write {
@@ -62,8 +61,8 @@ macro_rules! dispatch_write {
 }
 
 /// Run a read: `$body` with `$conn` bound to a borrowed SQLite reader connection or the
-/// PostgreSQL pool (a [`db::ReaderRef`]); the body is compiled once per backend and must use
-/// `$conn` once.
+/// PostgreSQL pool (a `db::ReaderRef`); the body is compiled once per backend and must use
+/// `$conn` once. Exported for the same reason as `dispatch_write!`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! dispatch_read {

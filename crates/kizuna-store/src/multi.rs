@@ -66,7 +66,7 @@ impl Store {
                     return Ok(Err(MultiReject::Wallet(r)));
                 }
             };
-            self.commit(tx).await?;
+            tx.commit().await?;
             Ok(Ok((acks, wallets)))
         })
     }

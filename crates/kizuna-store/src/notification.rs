@@ -48,7 +48,7 @@ impl Store {
                     .bind(n.code).bind(n.sender_id).bind(n.create_time)
                     .execute(&mut *tx).await?;
             }
-            self.commit(tx).await?;
+            tx.commit().await?;
         });
         Ok(())
     }

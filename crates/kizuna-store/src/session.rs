@@ -76,7 +76,7 @@ impl Store {
         crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             crate::session_revoke_in_tx!(tx, rows);
-            self.commit(tx).await?;
+            tx.commit().await?;
         });
         Ok(())
     }

@@ -255,7 +255,7 @@ impl Store {
         crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let outcome = storage_write_in_tx!(tx, sorted.iter().copied(), authoritative, for_update, now);
-            if outcome.is_ok() { self.commit(tx).await?; } else { tx.rollback().await?; }
+            if outcome.is_ok() { tx.commit().await?; } else { tx.rollback().await?; }
             Ok(outcome)
         })
     }
@@ -296,7 +296,7 @@ impl Store {
         crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let outcome = storage_delete_in_tx!(tx, sorted.iter().copied(), authoritative);
-            if outcome.is_ok() { self.commit(tx).await?; } else { tx.rollback().await?; }
+            if outcome.is_ok() { tx.commit().await?; } else { tx.rollback().await?; }
             Ok(outcome)
         })
     }

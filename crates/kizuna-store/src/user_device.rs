@@ -47,7 +47,7 @@ impl Store {
             }
             sqlx::query("UPDATE users SET update_time = $2 WHERE id = $1")
                 .bind(user_id).bind(now).execute(&mut *tx).await?;
-            self.commit(tx).await?;
+            tx.commit().await?;
         });
         Ok(LinkDevice::Linked)
     }
@@ -64,7 +64,7 @@ impl Store {
                 sqlx::query("UPDATE users SET update_time = $2 WHERE id = $1")
                     .bind(user_id).bind(now).execute(&mut *tx).await?;
             }
-            self.commit(tx).await?;
+            tx.commit().await?;
             n > 0
         });
         Ok(removed)

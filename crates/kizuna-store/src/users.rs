@@ -314,7 +314,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            self.commit(tx).await?;
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -378,7 +378,7 @@ impl Store {
             // Leaderboard records reference owners without a foreign key (as in Nakama).
             sqlx::query("DELETE FROM leaderboard_record WHERE owner_id = $1").bind(id).execute(&mut *tx).await?;
             crate::session_revoke_in_tx!(tx, revocations);
-            self.commit(tx).await?;
+            tx.commit().await?;
             Ok((n > 0, deleted_groups))
         })
     }

@@ -126,7 +126,7 @@ impl Store {
         crate::dispatch_write!(self, pool => {
             let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let outcome = wallet_update_in_tx!(tx, changes, update_ledger, for_update, now);
-            if outcome.is_ok() { self.commit(tx).await?; } else { tx.rollback().await?; }
+            if outcome.is_ok() { tx.commit().await?; } else { tx.rollback().await?; }
             Ok(outcome)
         })
     }
@@ -169,7 +169,7 @@ impl Store {
             let raw: &RawValue = serde_json::from_str(&text).expect("just serialized");
             sqlx::query("UPDATE wallet_ledger SET metadata = $2, update_time = $3 WHERE id = $1")
                 .bind(id).bind(sqlx::types::Json(raw)).bind(now).execute(&mut *tx).await?;
-            self.commit(tx).await?;
+            tx.commit().await?;
             row.metadata = RawValue::from_string(text).expect("just serialized");
             row.update_time = now;
             Ok(Some(row))
