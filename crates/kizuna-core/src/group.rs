@@ -182,8 +182,14 @@ impl Core {
         if update.metadata.as_deref().is_some_and(|m| !crate::storage::is_json_object(m)) {
             return Err(Error::invalid("Metadata must be a valid JSON object."));
         }
-        let texts = [&update.name, &update.lang_tag, &update.metadata, &update.description.clone().flatten(), &update.avatar_url.clone().flatten()];
-        crate::validate::reject_nul(&texts.iter().filter_map(|t| t.as_deref()).collect::<Vec<_>>())?;
+        let texts = [
+            update.name.as_deref(),
+            update.lang_tag.as_deref(),
+            update.metadata.as_deref(),
+            update.description.as_ref().and_then(|d| d.as_deref()),
+            update.avatar_url.as_ref().and_then(|a| a.as_deref()),
+        ];
+        crate::validate::reject_nul(&texts.into_iter().flatten().collect::<Vec<_>>())?;
         match self.store().group_update(group, caller, &update, kizuna_store::now()).await {
             Ok(GroupUpdated::Updated) => Ok(()),
             Ok(GroupUpdated::Denied) => Err(Error::NotFound("Group not found or you're not allowed to update.".into())),

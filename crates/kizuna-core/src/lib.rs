@@ -25,7 +25,7 @@ pub mod storage;
 pub mod stream;
 pub mod wallet;
 pub mod user;
-pub mod validate;
+mod validate;
 mod identity_cache;
 
 use std::sync::Arc;

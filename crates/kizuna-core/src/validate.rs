@@ -85,17 +85,17 @@ mod tests {
 }
 
 /// What a request with a NUL character gets, on every backend.
-pub const NUL_MESSAGE: &str = "Text must not contain NUL characters.";
+pub(crate) const NUL_MESSAGE: &str = "Text must not contain NUL characters.";
 
 /// Whether text holds a NUL character, raw or as JSON's `\u0000` escape (JSON text is stored as
 /// JSONB, where the escape decodes to one). PostgreSQL can store neither in TEXT or JSONB while
 /// SQLite can; refusing it up front gives both backends the same answer.
-pub fn contains_nul(text: &[u8]) -> bool {
+fn contains_nul(text: &[u8]) -> bool {
     text.contains(&0) || text.windows(6).any(|w| w == b"\\u0000")
 }
 
 /// [`contains_nul`] for several strings, as Nakama-style InvalidArgument.
-pub fn reject_nul(texts: &[&str]) -> Result<(), crate::Error> {
+pub(crate) fn reject_nul(texts: &[&str]) -> Result<(), crate::Error> {
     if texts.iter().any(|t| contains_nul(t.as_bytes())) {
         return Err(crate::Error::invalid(NUL_MESSAGE));
     }

@@ -27,7 +27,7 @@ store_test!(created_user_reads_back_with_nakama_defaults, |store| {
     let mut u = new_user("alice");
     u.custom_id = Some("custom-1".into());
     store.create_user(&u).await.unwrap();
-    let row = store.user_by_id(u.id).await.unwrap().expect("row exists");
+    let row = store.account_by_id(u.id).await.unwrap().map(|a| a.0).expect("row exists");
     assert_eq!(row.username, "alice");
     assert_eq!(row.lang_tag, "en");
     assert_eq!(row.metadata.get(), "{}");
@@ -53,7 +53,7 @@ store_test!(duplicate_device_rolls_back_the_whole_account, |store| {
     let err = store.create_user(&second).await.unwrap_err();
     assert!(err.is_unique_on("user_device", "id"), "{err:?}");
     // No half-created account is left behind.
-    assert!(store.user_by_id(second.id).await.unwrap().is_none());
+    assert!(store.account_by_id(second.id).await.unwrap().map(|a| a.0).is_none());
     assert!(store.auth_by_username("second").await.unwrap().is_none());
 });
 
@@ -84,16 +84,16 @@ store_test!(update_account_changes_only_when_a_value_differs, |store| {
     let later = now() + Duration::seconds(5);
     let set = AccountUpdate { display_name: Some(Some("Disp".into())), location: Some(Some("here".into())), ..Default::default() };
     assert!(store.update_account(u.id, &set, later).await.unwrap());
-    let row = store.user_by_id(u.id).await.unwrap().unwrap();
+    let row = store.account_by_id(u.id).await.unwrap().map(|a| a.0).unwrap();
     assert_eq!(row.display_name.as_deref(), Some("Disp"));
     assert_eq!(row.update_time, later.trunc_subsecs(6));
     // Same values again: no change, update_time untouched.
     assert!(!store.update_account(u.id, &set, later + Duration::seconds(5)).await.unwrap());
-    assert_eq!(store.user_by_id(u.id).await.unwrap().unwrap().update_time, later.trunc_subsecs(6));
+    assert_eq!(store.account_by_id(u.id).await.unwrap().map(|a| a.0).unwrap().update_time, later.trunc_subsecs(6));
     // Some(None) clears.
     let clear = AccountUpdate { location: Some(None), ..Default::default() };
     assert!(store.update_account(u.id, &clear, later).await.unwrap());
-    assert_eq!(store.user_by_id(u.id).await.unwrap().unwrap().location, None);
+    assert_eq!(store.account_by_id(u.id).await.unwrap().map(|a| a.0).unwrap().location, None);
 });
 
 store_test!(update_to_a_taken_username_is_a_unique_violation, |store| {
@@ -134,7 +134,7 @@ store_test!(unlink_never_removes_the_last_identifier, |store| {
     assert!(store.unlink_column(id, IdColumn::Custom, "", now()).await.unwrap());
     // Unlinking email clears the password too — but email is now last, so it stays.
     assert!(!store.unlink_column(id, IdColumn::Email, "", now()).await.unwrap());
-    assert_eq!(store.user_by_id(id).await.unwrap().unwrap().custom_id, None);
+    assert_eq!(store.account_by_id(id).await.unwrap().map(|a| a.0).unwrap().custom_id, None);
 });
 
 store_test!(device_link_reports_owner_conflicts, |store| {
@@ -143,7 +143,7 @@ store_test!(device_link_reports_owner_conflicts, |store| {
     assert_eq!(store.link_device(a, "device-ffffffffff", now()).await.unwrap(), LinkDevice::Linked);
     assert_eq!(store.link_device(a, "device-ffffffffff", now()).await.unwrap(), LinkDevice::Linked);
     assert_eq!(store.link_device(b, "device-ffffffffff", now()).await.unwrap(), LinkDevice::OwnedByOther);
-    assert_eq!(store.devices_of(a).await.unwrap(), vec!["device-dddddddddd", "device-ffffffffff"]);
+    assert_eq!(store.account_by_id(a).await.unwrap().unwrap().1, vec!["device-dddddddddd", "device-ffffffffff"]);
 });
 
 fn deleted_mark(user_id: Uuid, expire_in: Duration) -> Revocation {
@@ -155,7 +155,7 @@ store_test!(delete_user_cascades_devices_and_is_idempotent, |store| {
     let id = create_with_device(&store, "gone", "device-gggggggggg").await;
     let mark = deleted_mark(id, Duration::hours(1));
     assert!(store.delete_user(id, now(), std::slice::from_ref(&mark)).await.unwrap().0);
-    assert!(store.user_by_id(id).await.unwrap().is_none());
+    assert!(store.account_by_id(id).await.unwrap().map(|a| a.0).is_none());
     assert!(store.auth_by_device("device-gggggggggg").await.unwrap().is_none());
     assert!(!store.delete_user(id, now(), std::slice::from_ref(&mark)).await.unwrap().0);
     // The deletion mark was stored with the deletion.

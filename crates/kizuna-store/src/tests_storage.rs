@@ -164,7 +164,7 @@ store_test!(wallet_updates_apply_atomically_and_never_go_negative, |store| {
     // b would go negative: the whole batch is refused, a keeps 10.
     let refused = store.wallet_update(&[change(a, 1), change(b, -6)], true, now()).await.unwrap();
     assert_eq!(refused, Err(WalletReject { path: "coins".into() }));
-    let wallet = store.user_by_id(a).await.unwrap().unwrap().wallet;
+    let wallet = store.account_by_id(a).await.unwrap().map(|a| a.0).unwrap().wallet;
     assert_eq!(crate::wallet::parse_wallet(wallet.get())["coins"], 10);
     // Unknown users are skipped.
     assert!(store.wallet_update(&[change(Uuid::new_v4(), 1)], false, now()).await.unwrap().unwrap().is_empty());
@@ -195,7 +195,7 @@ store_test!(concurrent_wallet_spends_lose_no_update_and_stop_at_zero, |store| {
             spent += 1;
         }
     }
-    let coins = crate::wallet::parse_wallet(store.user_by_id(a).await.unwrap().unwrap().wallet.get())["coins"];
+    let coins = crate::wallet::parse_wallet(store.account_by_id(a).await.unwrap().map(|a| a.0).unwrap().wallet.get())["coins"];
     // 10 + 5×2 = 20 coins could ever exist; every successful spend took exactly one.
     assert_eq!(coins, 20 - spent);
     assert!(coins >= 0);
@@ -212,7 +212,7 @@ store_test!(multi_update_is_all_or_nothing, |store| {
     };
     let (acks, wallets) = store.multi_update(&ok, now()).await.unwrap().unwrap();
     assert_eq!((acks.len(), wallets.len()), (1, 1));
-    let row = store.user_by_id(a).await.unwrap().unwrap();
+    let row = store.account_by_id(a).await.unwrap().map(|a| a.0).unwrap();
     assert_eq!(row.display_name.as_deref(), Some("Multi"));
     assert!(row.metadata.get().contains("\"m\""));
     // A failing wallet change undoes the account update and the storage write of the same call.
@@ -223,6 +223,6 @@ store_test!(multi_update_is_all_or_nothing, |store| {
         ..Default::default()
     };
     assert!(matches!(store.multi_update(&bad, now()).await.unwrap(), Err(MultiReject::Wallet(_))));
-    assert_eq!(store.user_by_id(a).await.unwrap().unwrap().display_name.as_deref(), Some("Multi"));
+    assert_eq!(store.account_by_id(a).await.unwrap().map(|a| a.0).unwrap().display_name.as_deref(), Some("Multi"));
     assert!(store.storage_read(&[("c".into(), "m2".into(), a)], None).await.unwrap().is_empty());
 });

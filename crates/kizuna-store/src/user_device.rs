@@ -17,14 +17,6 @@ pub enum LinkDevice {
 }
 
 impl Store {
-    /// The device ids linked to an account, in id order.
-    pub async fn devices_of(&self, user_id: Uuid) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = crate::dispatch_read!(self, pool =>
-            sqlx::query_as("SELECT id FROM user_device WHERE user_id = $1 ORDER BY id")
-                .bind(user_id).fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|r| r.0).collect())
-    }
-
     /// Links a device id to an account.
     pub async fn link_device(&self, user_id: Uuid, device_id: &str, now: DateTime<Utc>) -> Result<LinkDevice, StoreError> {
         crate::dispatch_write!(self, pool => {

@@ -192,13 +192,6 @@ fn other_identifier_exists(except: Option<IdColumn>, keep_device: Option<&str>) 
 }
 
 impl Store {
-    /// One account by id.
-    pub async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRow>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = crate::dispatch_read!(self, pool => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?);
-        Ok(row)
-    }
-
     /// An account with its device ids, in one round trip (Nakama's GetAccount reads both in one
     /// query too).
     pub async fn account_by_id(&self, id: Uuid) -> Result<Option<(UserRow, Vec<String>)>, StoreError> {
